@@ -25,6 +25,10 @@ read and tested without a plotting stack. Reading the image files is here too
 (`load_images`), because a pickle must be read with care.
 """
 
+import io
+import os
+import pickle
+
 import numpy as np
 
 SIDE = 15  # images are SIDE x SIDE pixels
@@ -203,3 +207,120 @@ def apply_dw(params, dw, lr):
     """
     for name in TRAINED:
         params[name] -= lr * dw[name]
+
+
+# ----------------------------------------------------------------------- image files
+
+
+class ImageFileError(ValueError):
+    """A file of images that `load_images` refuses. The message starts with the file's path."""
+
+
+class _RefusedGlobal(pickle.UnpicklingError):
+    """A pickle asked for a global outside the allowlist."""
+
+
+def _latin1_encode(text, encoding):
+    """What protocol 2 uses to rebuild bytes (codecs.encode(text, 'latin1')), and no other codec."""
+    if encoding not in ("latin1", "latin-1"):
+        raise _RefusedGlobal(f"_codecs.encode with the codec {encoding!r}")
+    return text.encode("latin-1")
+
+
+def _pickle_allowlist():
+    """The only globals a pickled NumPy array of numbers needs, by every name it is pickled under.
+
+    Protocols 2 to 4 rebuild an array with ndarray's reconstructor, protocol 5 with a
+    frombuffer function; NumPy 1.x pickles them from numpy.core, NumPy 2.x from numpy._core.
+    Whatever the pickle calls them, they are mapped to the running NumPy's own functions, got
+    by asking an array how it pickles itself. Protocol 2 also rebuilds bytes through
+    _codecs.encode. Nothing else is admitted, whatever module it claims to come from.
+    """
+    probe = np.zeros(1)
+    reconstruct = probe.__reduce__()[0]
+    frombuffer = probe.__reduce_ex__(5)[0]
+    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_encode}
+    for core in ("numpy.core", "numpy._core"):
+        allowed[(f"{core}.multiarray", "_reconstruct")] = reconstruct
+        allowed[(f"{core}.numeric", "_frombuffer")] = frombuffer
+    return allowed
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """An unpickler that can build NumPy arrays and plain Python data, and call nothing else."""
+
+    allowed = _pickle_allowlist()
+
+    def find_class(self, module, name):
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            raise _RefusedGlobal(f"{module}.{name}") from None
+
+
+def load_images(path):
+    """Read a pickle of one NumPy array of images, shape (N, 15, 15), values 0..255.
+
+    The pickle is read without running any code from it: only the few globals that a
+    pickled array of numbers needs are admitted. The array must hold real numbers
+    (integers or floats), N >= 1 images of 15 x 15 pixels, every value finite and within
+    0..255. Returns it as float64, shape (N, 15, 15).
+
+    Raises ImageFileError (a ValueError) for anything else, with a one-line message that
+    starts with the path and says what is wrong.
+    """
+    path = os.fspath(path)
+
+    def refuse(why):
+        return ImageFileError(f"{path}: {why}")
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise refuse("no such file") from None
+    except IsADirectoryError:
+        raise refuse("is a folder, not a file of images") from None
+    except OSError as e:
+        raise refuse(f"cannot be read ({e.strerror or e})") from None
+    if not data:
+        raise refuse("is empty")
+    if data.startswith(b"\x93NUMPY"):
+        raise refuse("is a .npy file (numpy.save), not a pickle of images")
+
+    stream = io.BytesIO(data)
+    try:
+        images = _ArrayOnlyUnpickler(stream).load()
+    except _RefusedGlobal as e:
+        raise refuse(
+            f"refused: the pickle asks for {e}, which a pickled array of images never needs "
+            "(a crafted pickle can run code this way); nothing in it was run"
+        ) from None
+    except EOFError:
+        raise refuse("ends too soon: it is truncated, or not a pickle") from None
+    except Exception as e:  # the unpickler calls nothing but NumPy's constructors: bad data
+        detail = " ".join(str(e).split())  # pickle's own messages may span lines
+        if "truncated" in detail:
+            raise refuse("ends too soon: it is truncated") from None
+        if "invalid load key" in detail:
+            raise refuse(f"is not a pickle file ({detail})") from None
+        raise refuse(f"is not a readable pickle of a NumPy array ({type(e).__name__}: {detail})") from None
+    if stream.tell() != len(data):
+        raise refuse(f"has {len(data) - stream.tell()} stray bytes after the pickled object")
+
+    if not isinstance(images, np.ndarray):
+        raise refuse(f"holds a {type(images).__name__}, not a NumPy array of images")
+    if images.dtype.kind not in "iuf":
+        raise refuse(f"holds an array of {images.dtype}, not of real numbers")
+    if images.ndim != 3 or images.shape[1:] != (SIDE, SIDE):
+        raise refuse(f"holds an array of shape {images.shape}; expected (N, {SIDE}, {SIDE}): N images of {SIDE} x {SIDE} pixels")
+    if images.shape[0] == 0:
+        raise refuse("holds no images: the array's shape is (0, 15, 15)")
+    images = images.astype(np.float64)
+    bad = np.count_nonzero(~np.isfinite(images))
+    if bad:
+        raise refuse(f"has {bad} pixel values that are NaN or infinite")
+    low, high = images.min(), images.max()
+    if low < 0 or high > 255:
+        raise refuse(f"has pixel values from {low:g} to {high:g}; they must lie within 0..255")
+    return images

@@ -1,0 +1,123 @@
+"""Rebuild images_train.pickle and images_test.pickle from real handwritten digits.
+
+Run from the project root, with no arguments:
+
+    python tools/make_images.py
+
+It needs scikit-learn (tools/requirements.txt), for the UCI handwritten digits that
+scikit-learn bundles: `sklearn.datasets.load_digits` reads a file inside the package, and
+nothing is downloaded. Only this tool needs it; the program itself does not.
+
+The 1797 UCI digits are 8 x 8 images of 17 gray levels (0..16), white on black, each
+digit filling the frame's height. Every one used here is resampled to a random height of
+9, 10 or 11 pixels (bilinear), scaled to 0..255, and placed near the middle of a black
+15 x 15 frame with a random shift of up to one pixel each way: the course's own images
+are digits of that size in a frame of that size.
+
+- images_train.pickle: 1000 images, (1000, 15, 15) float64, values 0..255.
+- images_test.pickle: 20 images, (20, 15, 15): two of each digit, in the order
+  0, 0, 1, 1, ..., 9, 9; none of them is one of the training images.
+
+Both are written as the course's files were: pickle protocol 3, with the module names of
+NumPy 1.x, so that any NumPy, old or new, reads them. A fixed seed makes every run
+rebuild both files byte for byte.
+"""
+
+import pathlib
+import pickle
+import pickletools
+import sys
+
+import numpy as np
+
+SEED = 2020
+N_TRAIN = 1000
+TEST_PER_DIGIT = 2
+SIDE = 15
+HEIGHTS = (9, 10, 11)  # the glyph's height in pixels
+MAX_SHIFT = 1  # pixels, each way, from the centred position
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TRAIN_FILE = ROOT / "images_train.pickle"
+TEST_FILE = ROOT / "images_test.pickle"
+
+
+def bilinear_matrix(n_in, n_out):
+    """(n_out, n_in) matrix R such that R @ v resamples v (length n_in) to n_out samples
+    by linear interpolation between pixel centres (the edges are held)."""
+    centres = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5  # output centres in input pixels
+    centres = np.clip(centres, 0, n_in - 1)
+    left = np.floor(centres).astype(int)
+    right = np.minimum(left + 1, n_in - 1)
+    frac = centres - left
+    r = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    np.add.at(r, (rows, left), 1 - frac)
+    np.add.at(r, (rows, right), frac)
+    return r
+
+
+def render(digit, height, shift_y, shift_x):
+    """One 8 x 8 UCI digit (values 0..16) as a 15 x 15 image (values 0..255)."""
+    r = bilinear_matrix(digit.shape[0], height)
+    glyph = r @ digit @ r.T * (255.0 / 16.0)
+    top = np.clip((SIDE - height) // 2 + shift_y, 0, SIDE - height)
+    left = np.clip((SIDE - height) // 2 + shift_x, 0, SIDE - height)
+    image = np.zeros((SIDE, SIDE))
+    image[top : top + height, left : left + height] = glyph
+    return np.clip(np.round(image), 0.0, 255.0)
+
+
+def choose(labels, rng):
+    """Indices of the test digits (two of each, in label order) and of the training
+    digits (the next N_TRAIN of a random order, none of them a test digit)."""
+    order = rng.permutation(len(labels))
+    test = [i for d in range(10) for i in order[labels[order] == d][:TEST_PER_DIGIT]]
+    taken = set(test)
+    train = [i for i in order if i not in taken][:N_TRAIN]
+    return np.array(train), np.array(test)
+
+
+def build():
+    """(train_images, test_images, test_labels), made afresh from the UCI digits."""
+    from sklearn.datasets import load_digits  # only this tool needs scikit-learn
+
+    digits = load_digits()
+    rng = np.random.default_rng(SEED)
+    train_idx, test_idx = choose(digits.target, rng)
+
+    def render_all(indices):
+        return np.array([
+            render(digits.images[i], rng.choice(HEIGHTS), *rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, 2))
+            for i in indices
+        ])  # fmt: skip
+
+    return render_all(train_idx), render_all(test_idx), digits.target[test_idx]
+
+
+def course_pickle(images):
+    """The bytes of `images` pickled as the course's files were: protocol 3, NumPy 1.x.
+
+    NumPy 2 names its array reconstructor numpy._core.multiarray._reconstruct; NumPy 1.x
+    named it numpy.core.multiarray._reconstruct, and NumPy 2 still reads that name. In
+    protocol 3 a global is written as the text of its module and name, so renaming it is
+    a change of those bytes alone; the result is the byte string NumPy 1.x writes.
+    """
+    data = pickle.dumps(np.ascontiguousarray(images, dtype=np.float64), protocol=3)
+    data = data.replace(b"cnumpy._core.multiarray\n_reconstruct\n", b"cnumpy.core.multiarray\n_reconstruct\n")
+    found = {arg for op, arg, _ in pickletools.genops(data) if op.name == "GLOBAL"}
+    expected = {"numpy.core.multiarray _reconstruct", "numpy ndarray", "numpy dtype"}
+    assert found == expected, f"unexpected pickle globals: {sorted(found)}"
+    return data
+
+
+def main():
+    train, test, test_labels = build()
+    for path, images in ((TRAIN_FILE, train), (TEST_FILE, test)):
+        path.write_bytes(course_pickle(images))
+        print(f"wrote {path.name}: {images.shape[0]} images")
+    print("test digits:", " ".join(str(d) for d in test_labels))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
