@@ -87,7 +87,7 @@ def reduce3(x):
     As 15 is a multiple of 3, this is 1 x 3 average pooling along every image row.
     It has no parameters, and x needs no gradient, so backprop never goes through it.
     """
-    return x.reshape(len(x), -1, 3).mean(axis=2)
+    return (x[:, 0::3] + x[:, 1::3] + x[:, 2::3]) / 3.0  # pixels 3k, 3k+1, 3k+2 -> output k
 
 
 def forward_in_scalar(x, w_in, b_in):
