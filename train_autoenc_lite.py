@@ -15,25 +15,17 @@ The math lives in utils.py; this file reads flags, runs, measures, draws and rep
 It runs headless: plots are written to files, never shown.
 """
 
+import argparse
+import json
+import math
 import os
+import pathlib
+import sys
+import time
 
-# The matrices of one update are tiny (20 x 225 at most). BLAS threads cost more than they
-# save on them, and on a 2-core machine a spinning BLAS thread slows the rest of the loop
-# down (measured: 0.3 ms an update with threads, 0.2 ms without). One thread, unless the
-# caller has chosen; this must be set before NumPy is first imported.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import pathlib  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import utils  # noqa: E402
+import utils
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULTS = {
@@ -47,6 +39,7 @@ DEFAULTS = {
 }
 MAX_LAYER_IN_DIFFERENCE = 1e-12  # scalar and vector Layer_in must agree to this
 SMOOTHING = 50  # updates in the learning curve's moving average
+TIMING_REPEATS = 5  # repeats of each timed form of Layer_in
 
 
 class RunError(Exception):
@@ -77,7 +70,7 @@ def to_images(batch):
 # -------------------------------------------------------------------------- timing
 
 
-def time_per_call(fn, repeats=5, min_seconds=0.02):
+def time_per_call(fn, repeats=TIMING_REPEATS, min_seconds=0.02):
     """Seconds per call of fn(): (calls per repeat, best, median) over `repeats` repeats,
     each making enough calls to last at least min_seconds."""
     calls = 1
@@ -107,6 +100,7 @@ def compare_layer_in(x, w_in, b_in):
     vector = time_per_call(lambda: utils.forward_in_vector(x, w_in, b_in))
     return {
         "batch_size": len(x),
+        "repeats": TIMING_REPEATS,
         "scalar_calls_per_repeat": scalar[0],
         "scalar_seconds_per_call": scalar[1],
         "scalar_seconds_per_call_median": scalar[2],
@@ -134,9 +128,9 @@ def loss_text(loss):
 def timing_table(timing):
     rows = [
         ("form", "calls x repeats", "per call (best)", "per call (median)"),
-        ("scalar", f"{timing['scalar_calls_per_repeat']} x 5", seconds(timing["scalar_seconds_per_call"]),
+        ("scalar", f"{timing['scalar_calls_per_repeat']} x {timing['repeats']}", seconds(timing["scalar_seconds_per_call"]),
          seconds(timing["scalar_seconds_per_call_median"])),
-        ("vector", f"{timing['vector_calls_per_repeat']} x 5", seconds(timing["vector_seconds_per_call"]),
+        ("vector", f"{timing['vector_calls_per_repeat']} x {timing['repeats']}", seconds(timing["vector_seconds_per_call"]),
          seconds(timing["vector_seconds_per_call_median"])),
     ]  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -291,15 +285,8 @@ def plot_test_pairs(x_test, y_test, test_loss, path, per_row=10):
 # ---------------------------------------------------------------------------- run
 
 
-def run(steps=1000, batch_size=20, lr=0.001, seed=0, train_file=DEFAULTS["train"], test_file=DEFAULTS["test"],
-        out="results", say=print):  # fmt: skip
-    """The whole homework; returns what it writes to results.json. say(text) prints."""
-    started = time.perf_counter()
-    config = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed,
-              "train": str(train_file), "test": str(test_file)}  # fmt: skip
-    out = pathlib.Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file, not a folder")
+def load_data(train_file, test_file, batch_size):
+    """The training and test images as network inputs (N, 225); InputError if unusable."""
     try:
         images_train = utils.load_images(train_file)
     except utils.ImageFileError as e:
@@ -310,14 +297,31 @@ def run(steps=1000, batch_size=20, lr=0.001, seed=0, train_file=DEFAULTS["train"
         raise InputError(f"--test {e}") from None
     if batch_size > len(images_train):
         raise InputError(f"--batch-size {batch_size}: larger than the {len(images_train)} images in {train_file}")
+    return to_batch(images_train), to_batch(images_test)
+
+
+def make_folder(out):
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file, not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"--out {out}: cannot make the folder ({e.strerror or e})") from None
-    x_train, x_test = to_batch(images_train), to_batch(images_test)
+    return out
+
+
+def run(steps=DEFAULTS["steps"], batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], seed=DEFAULTS["seed"],
+        train_file=DEFAULTS["train"], test_file=DEFAULTS["test"], out=DEFAULTS["out"], say=print):  # fmt: skip
+    """The whole homework; returns what it writes to results.json. say(text) prints."""
+    started = time.perf_counter()
+    config = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed,
+              "train": str(train_file), "test": str(test_file)}  # fmt: skip
+    x_train, x_test = load_data(train_file, test_file, batch_size)
+    out = make_folder(out)
     say(f"AutoEncNetLite: {len(x_train)} training images ({train_file}), {len(x_test)} test images ({test_file})")
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # the run's one source of randomness
     params = utils.init(rng)
 
     say(f"\nLayer_in (75 units x 225 pixels) on one batch of {batch_size} training images:")
@@ -336,10 +340,6 @@ def run(steps=1000, batch_size=20, lr=0.001, seed=0, train_file=DEFAULTS["train"
 
     y_test, test_loss, baselines = evaluate(params, x_test, x_train)
     warning = dead_network_warning(y_test, losses, lr)
-    files = {name: out / name for name in ("learning_curve.png", "test_pairs.png", "results.json", "weights.npz")}
-    plot_learning_curve(losses, config, files["learning_curve.png"])
-    plot_test_pairs(x_test, y_test, test_loss, files["test_pairs.png"])
-    write_atomically(files["weights.npz"], lambda f: np.savez(f, **params))
     results = {
         "config": config,
         "timing": timing,
@@ -351,19 +351,25 @@ def run(steps=1000, batch_size=20, lr=0.001, seed=0, train_file=DEFAULTS["train"
         "final_loss_mean_last_100": float(losses[-100:].mean()),
         "warnings": [warning] if warning else [],
     }
-    results["total_seconds"] = time.perf_counter() - started
-    write_atomically(files["results.json"], lambda f: f.write(json.dumps(results, indent=1).encode()))
+    files = [out / name for name in ("learning_curve.png", "test_pairs.png", "results.json", "weights.npz")]
+    try:
+        plot_learning_curve(losses, config, files[0])
+        plot_test_pairs(x_test, y_test, test_loss, files[1])
+        results["total_seconds"] = time.perf_counter() - started
+        write_atomically(files[2], lambda f: f.write(json.dumps(results, indent=1).encode()))
+        write_atomically(files[3], lambda f: np.savez(f, **params))
+    except OSError as e:
+        raise RunError(f"--out {out}: cannot write the results ({e.strerror or e})") from None
 
-    n_test = len(x_test)
     say("\nSummary")
     say(f"  final training loss   {losses[-1]:.2f} (mean of the last {min(steps, 100)} updates "
         f"{losses[-100:].mean():.2f}; first update {losses[0]:.2f})")  # fmt: skip
-    say(f"  test loss             {test_loss:.2f} over {n_test} test images ({test_loss / n_test:.2f} per image)")
+    say(f"  test loss             {test_loss:.2f} over {len(x_test)} test images ({test_loss / len(x_test):.2f} per image)")
     say(f"  baselines on the same test images: all-zero output {baselines['zeros']:.2f}, "
         f"mean training image {baselines['mean_image']:.2f}")  # fmt: skip
     say(f"  training took {train_seconds:.2f} s ({seconds(train_seconds / steps)} per update); "
         f"the whole run {results['total_seconds']:.2f} s")  # fmt: skip
-    for name, path in files.items():
+    for path in files:
         say(f"  wrote {path}")
     if warning:
         print(f"train_autoenc_lite.py: {warning}", file=sys.stderr)
@@ -373,33 +379,29 @@ def run(steps=1000, batch_size=20, lr=0.001, seed=0, train_file=DEFAULTS["train"
 # --------------------------------------------------------------------------- flags
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+def whole_number(minimum):
+    """An argparse type: a whole number, `minimum` or more."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be {minimum} or more")
+        return value
+
+    return parse
 
 
 def positive_float(text):
+    """An argparse type: a finite number above zero."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite number")
-    return value
-
-
-def seed_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
     return value
 
 
@@ -416,13 +418,13 @@ def parse_args(argv):
         description="Train AutoEncNetLite by SGD and report: timing, learning curve, test images.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--steps", type=positive_int, default=DEFAULTS["steps"], help="SGD updates")
-    parser.add_argument("--batch-size", type=positive_int, default=DEFAULTS["batch_size"], help="images per update")
+    parser.add_argument("--steps", type=whole_number(1), default=DEFAULTS["steps"], metavar="N", help="SGD updates")
+    parser.add_argument("--batch-size", type=whole_number(1), default=DEFAULTS["batch_size"], metavar="N", help="images per update")
     parser.add_argument("--lr", type=positive_float, default=DEFAULTS["lr"], help="learning rate")
-    parser.add_argument("--seed", type=seed_int, default=DEFAULTS["seed"], help="seed of every random draw")
-    parser.add_argument("--train", default=DEFAULTS["train"], help="training images: a pickle of an (N, 15, 15) array")
-    parser.add_argument("--test", default=DEFAULTS["test"], help="test images, the same kind of file")
-    parser.add_argument("--out", default=DEFAULTS["out"], help="folder for the results")
+    parser.add_argument("--seed", type=whole_number(0), default=DEFAULTS["seed"], metavar="N", help="seed of every random draw")
+    parser.add_argument("--train", default=DEFAULTS["train"], metavar="FILE", help="training images: a pickle of an (N, 15, 15) array")
+    parser.add_argument("--test", default=DEFAULTS["test"], metavar="FILE", help="test images, the same kind of file")
+    parser.add_argument("--out", default=DEFAULTS["out"], metavar="FOLDER", help="folder for the results")
     return parser.parse_args(argv)
 
 
@@ -433,6 +435,9 @@ def main(argv=None):
     except RunError as e:
         print(f"train_autoenc_lite.py: error: {e}", file=sys.stderr)
         return e.status
+    except KeyboardInterrupt:
+        print("train_autoenc_lite.py: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -283,3 +283,14 @@ def test_layer_in_disagreement_is_an_error(monkeypatch):
     params = utils.init(0)
     with pytest.raises(program.RunError, match="differ by 1e-09"):
         program.compare_layer_in(np.full((20, 225), 0.5), params["w_in"], params["b_in"])
+
+
+def test_a_failed_write_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    def disk_full(path, write):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(program, "write_atomically", disk_full)
+    status = program.main(["--steps", "100", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err == f"train_autoenc_lite.py: error: --out {tmp_path / 'out'}: cannot write the results (No space left on device)\n"
