@@ -113,11 +113,17 @@ def compare_layer_in(x, w_in, b_in):
 
 
 def seconds(s):
-    """A duration in the unit that suits it: '21.3 ms', '8.41 us'."""
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
+    """A duration in the unit that suits it: '21.3 ms', '8.4 us', '207 us'."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if s >= scale or unit == "ns":
+            value = s / scale
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+
+
+def shown(path):
+    """A path as the user would write it: relative to the current folder when inside it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def loss_text(loss):
@@ -319,7 +325,8 @@ def run(steps=DEFAULTS["steps"], batch_size=DEFAULTS["batch_size"], lr=DEFAULTS[
               "train": str(train_file), "test": str(test_file)}  # fmt: skip
     x_train, x_test = load_data(train_file, test_file, batch_size)
     out = make_folder(out)
-    say(f"AutoEncNetLite: {len(x_train)} training images ({train_file}), {len(x_test)} test images ({test_file})")
+    say(f"AutoEncNetLite: {len(x_train)} training images ({shown(train_file)}), "
+        f"{len(x_test)} test images ({shown(test_file)})")  # fmt: skip
 
     rng = np.random.default_rng(seed)  # the run's one source of randomness
     params = utils.init(rng)
