@@ -40,6 +40,7 @@ DEFAULTS = {
 MAX_LAYER_IN_DIFFERENCE = 1e-12  # scalar and vector Layer_in must agree to this
 SMOOTHING = 50  # updates in the learning curve's moving average
 TIMING_REPEATS = 5  # repeats of each timed form of Layer_in
+MAX_PAIRS_SHOWN = 40  # test images drawn in test_pairs.png (the test loss counts them all)
 
 
 class RunError(Exception):
@@ -258,33 +259,36 @@ def plot_learning_curve(losses, config, path):
 def plot_test_pairs(x_test, y_test, test_loss, path, per_row=10):
     """Each test image above its reconstruction, both on the pixel scale 0..255."""
     plt = pyplot()
-    inputs, outputs = to_images(x_test), to_images(y_test)
     per_image = np.sum((y_test - x_test) ** 2, axis=1)
-    n = len(inputs)
+    n = min(len(x_test), MAX_PAIRS_SHOWN)
+    inputs, outputs = to_images(x_test[:n]), to_images(y_test[:n])
     per_row = min(n, per_row)
-    bands = math.ceil(n / per_row)  # a band is a row of inputs over a row of their outputs
-    fig, axes = plt.subplots(2 * bands, per_row, figsize=(1.05 * per_row + 1.6, 2.25 * bands + 0.9), squeeze=False)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_frame_on(False)
+    bands = math.ceil(n / per_row)  # a band: a row of inputs over the row of their outputs
+    fig = plt.figure(figsize=(0.95 * per_row + 1.5, 2.3 * bands + 0.8))
+    # rows: input, output, gap, input, output, gap, ...; the last column holds the colour bar
+    grid = fig.add_gridspec(3 * bands - 1, per_row + 1, height_ratios=([1, 1, 0.45] * bands)[:-1],
+                            width_ratios=[1] * per_row + [0.25], hspace=0.12, wspace=0.1)  # fmt: skip
     for i in range(n):
         band, col = divmod(i, per_row)
-        top, bottom = axes[2 * band, col], axes[2 * band + 1, col]
+        top, bottom = fig.add_subplot(grid[3 * band, col]), fig.add_subplot(grid[3 * band + 1, col])
         shown = top.imshow(inputs[i], cmap="gray", vmin=0, vmax=255)
         bottom.imshow(outputs[i], cmap="gray", vmin=0, vmax=255)
         top.set_title(f"#{i + 1}", fontsize=9)
         bottom.set_xlabel(f"loss {per_image[i]:.2f}", fontsize=8)
-    for band in range(bands):
-        axes[2 * band, 0].set_ylabel("input", fontsize=10)
-        axes[2 * band + 1, 0].set_ylabel("output", fontsize=10)
+        for ax in (top, bottom):
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if col == 0:
+            top.set_ylabel("input", fontsize=10)
+            bottom.set_ylabel("output", fontsize=10)
+    fig.colorbar(shown, cax=fig.add_subplot(grid[: min(2, 3 * bands - 1), -1]), label="pixel value")
     fig.suptitle(
-        f"{n} test images (input) and the trained network's reconstructions (output)\n"
-        f"both on the same gray scale 0..255; test loss {test_loss:.2f} in all "
+        f"{n if n == len(x_test) else f'The first {n} of {len(x_test)}'} test images (input) "
+        "and the trained network's reconstructions (output)\n"
+        f"both on the same gray scale 0..255; test loss {test_loss:.2f} over all {len(x_test)} "
         "(sum of squared errors, pixels scaled to [0, 1])",
         fontsize=10,
     )
-    fig.colorbar(shown, ax=axes, shrink=0.7, label="pixel value")
     save_figure(fig, path)
 
 

@@ -294,3 +294,11 @@ def test_a_failed_write_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsy
     err = capsys.readouterr().err
     assert status == 1
     assert err == f"train_autoenc_lite.py: error: --out {tmp_path / 'out'}: cannot write the results (No space left on device)\n"
+
+
+@pytest.mark.parametrize("n", [1, 3, 45])
+def test_test_pairs_figure_for_any_number_of_test_images(n, tmp_path):
+    x = np.random.default_rng(n).uniform(size=(n, 225))
+    path = tmp_path / "pairs.png"
+    program.plot_test_pairs(x, x[::-1], 1.0, path)
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
