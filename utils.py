@@ -227,19 +227,33 @@ def _latin1_encode(text, encoding):
     return text.encode("latin-1")
 
 
+def _plain_dtype(*args):
+    """numpy.dtype, for dtypes whose items are plain bytes: none that holds Python objects.
+
+    An object array's items are pointers; a crafted pickle can fill one with raw bytes of
+    its choosing (clearing the dtype's object flag on the way), so such dtypes are refused
+    before any array of them exists.
+    """
+    dtype = np.dtype(*args)
+    if dtype.kind in "OV" or dtype.hasobject:
+        raise _RefusedGlobal(f"numpy.dtype{args!r}, a dtype that holds Python objects or records")
+    return dtype
+
+
 def _pickle_allowlist():
     """The only globals a pickled NumPy array of numbers needs, by every name it is pickled under.
 
     Protocols 2 to 4 rebuild an array with ndarray's reconstructor, protocol 5 with a
     frombuffer function; NumPy 1.x pickles them from numpy.core, NumPy 2.x from numpy._core.
     Whatever the pickle calls them, they are mapped to the running NumPy's own functions, got
-    by asking an array how it pickles itself. Protocol 2 also rebuilds bytes through
-    _codecs.encode. Nothing else is admitted, whatever module it claims to come from.
+    by asking an array how it pickles itself. Dtypes are built by `_plain_dtype`. Protocol 2
+    also rebuilds bytes through _codecs.encode. Nothing else is admitted, whatever module
+    it claims to come from.
     """
     probe = np.zeros(1)
     reconstruct = probe.__reduce__()[0]
     frombuffer = probe.__reduce_ex__(5)[0]
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_encode}
+    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): _plain_dtype, ("_codecs", "encode"): _latin1_encode}
     for core in ("numpy.core", "numpy._core"):
         allowed[(f"{core}.multiarray", "_reconstruct")] = reconstruct
         allowed[(f"{core}.numeric", "_frombuffer")] = frombuffer

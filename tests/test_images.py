@@ -272,6 +272,17 @@ BROKEN = {
     "negative": (pickled(some_images() - 1), "from -1 to 254; they must lie within 0..255"),
     "too bright": (pickled(some_images() + 1), "from 1 to 256; they must lie within 0..255"),
     "binary junk": (bytes(range(200, 256)), "is not a pickle file"),
+    # an object array's items are pointers: raw bytes read as pointers could crash or worse
+    "object array from raw bytes, protocol 3": (
+        pickle.dumps(some_images(), protocol=3).replace(b"X\x02\x00\x00\x00f8", b"X\x02\x00\x00\x00O8"),
+        "refused: the pickle asks for numpy.dtype('O8'",
+    ),
+    "object array from raw bytes, protocol 5": (
+        pickle.dumps(some_images(), protocol=5).replace(b"\x8c\x02f8", b"\x8c\x02O8"),
+        "refused: the pickle asks for numpy.dtype('O8'",
+    ),
+    "object array": (pickled(some_images(1).astype(object)), "a dtype that holds Python objects"),
+    "record array": (pickled(np.zeros((1, 15, 15), dtype=[("a", "f8")])), "a dtype that holds Python objects or records"),
 }
 
 
