@@ -2,7 +2,7 @@
 
 AutoEncNetLite is the small autoencoder of "Introduction to Deep Learning", Homework II:
 15 x 15 gray images, flattened to D = 225 inputs, pass through four layers and come back
-as 225 outputs (the network and its names are those of ../shared/SPEC.md):
+as 225 outputs (the names are those of the project's spec and of README.md):
 
     Layer_in:   a_in   = x @ w_in.T + b_in            z_in   = ReLU(a_in)     (N, 75)
     Layer_rec:  a_rec  = z_in @ w_rec.T + b_rec       z_rec  = ReLU(a_rec)    (N, 75)
@@ -26,8 +26,10 @@ read and tested without a plotting stack. Reading the image files is here too
 """
 
 import io
+import math
 import os
 import pickle
+import re
 
 import numpy as np
 
@@ -49,7 +51,7 @@ def xavier_uniform(rng, n_out, n_in):
 
 
 def init(rng=None):
-    """The network's seven parameters, initialised as SPEC.md says.
+    """The network's seven parameters, initialised as the spec says.
 
     rng: a numpy.random.Generator, or an int seed. None means seed 0, so that a bare
          init() gives the same network every time.
@@ -126,7 +128,7 @@ def forward(params, x):
 
     params: the dict of `init`; x: (N, 225), values in [0, 1].
     Returns (y, cache): the reconstruction y (N, 225), and a dict of what backprop needs
-    (x and every intermediate array, by its SPEC.md name).
+    (x and every intermediate array, by its name in the equations above).
     """
     # Layer_in
     a_in = x @ params["w_in"].T + params["b_in"]  # (N, 75)
@@ -220,54 +222,109 @@ class _RefusedGlobal(pickle.UnpicklingError):
     """A pickle asked for a global outside the allowlist."""
 
 
+# How the pickle of an array works: NumPy pickles an array as a call of its reconstructor
+# (protocols 2 to 4: `_reconstruct(ndarray, (0,), b"b")`, then the array's state: version,
+# shape, dtype, Fortran order, raw bytes) or of `_frombuffer(bytes, dtype, shape, order)`
+# (protocol 5); a dtype as `dtype("f8", False, True)` and its state (byte order and more).
+# Here those globals are not NumPy's functions but recorders: loading the pickle builds a
+# plain description of the array, and only once it has been checked is the array made,
+# by np.frombuffer from the raw bytes. No NumPy code ever sees an object the pickle made.
+
+_NUMBER_TYPE = re.compile(r"[biufc][0-9]{1,2}\Z")  # NumPy type strings: b1, u1, i8, f8, c16, ...
+
+
+class _DtypeSpec:
+    """What a pickled `numpy.dtype(spec, align, copy)` and its state ask for."""
+
+    def __init__(self, spec, align=False, copy=False):
+        if not (isinstance(spec, str) and _NUMBER_TYPE.match(spec)):
+            raise _RefusedGlobal(f"numpy.dtype({spec!r}), a dtype that is not a plain number type")
+        np.dtype(spec)  # a strict type string is safe to parse; this one must also exist
+        self.spec, self.byteorder = spec, "="
+
+    def __setstate__(self, state):
+        # (version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata])
+        if not (isinstance(state, tuple) and len(state) >= 8 and state[1] in ("<", ">", "|", "=")
+                and state[2:5] == (None, None, None)):  # fmt: skip
+            raise ValueError(f"a dtype state that no plain number type has: {state!r}")
+        self.byteorder = state[1]
+
+    def dtype(self):
+        return np.dtype(self.spec).newbyteorder(self.byteorder if self.byteorder != "|" else "=")
+
+
+class _ArraySpec:
+    """What a pickled array asks for: shape, dtype, Fortran order or not, raw bytes."""
+
+    shape = dtype_spec = data = None
+    fortran = False
+
+    def __setstate__(self, state):
+        # (version, shape, dtype, is_fortran, raw bytes), as ndarray.__reduce__ gives it
+        if not (isinstance(state, tuple) and len(state) == 5):
+            raise ValueError("an array state that is not (version, shape, dtype, order, data)")
+        self.set(*state[1:])
+
+    def set(self, shape, dtype_spec, fortran, data):
+        if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
+            raise ValueError(f"an array shape that is not a tuple of sizes: {shape!r}")
+        if not isinstance(dtype_spec, _DtypeSpec):
+            raise ValueError("an array whose dtype is not a pickled numpy.dtype")
+        if not isinstance(data, (bytes, bytearray)):
+            raise ValueError(f"array data of type {type(data).__name__}, not bytes")
+        self.shape, self.dtype_spec, self.fortran, self.data = shape, dtype_spec, fortran is True, data
+
+    def array(self):
+        if self.data is None:
+            raise ValueError("an array without its state")
+        dtype = self.dtype_spec.dtype()
+        if len(self.data) != math.prod(self.shape) * dtype.itemsize:
+            raise ValueError(f"{len(self.data)} bytes of data for an array of shape {self.shape} and dtype {dtype}")
+        return np.frombuffer(self.data, dtype=dtype).reshape(self.shape, order="F" if self.fortran else "C")
+
+
+class _NdarrayToken:
+    """Stands for numpy.ndarray, which a pickle names only to pass it to the reconstructor."""
+
+
+def _reconstruct(cls, shape, typecode):
+    """Stands for numpy's _reconstruct(ndarray, (0,), b"b"): an empty array, state to come."""
+    if not isinstance(cls, _NdarrayToken):
+        raise ValueError("the array reconstructor called on something other than numpy.ndarray")
+    return _ArraySpec()
+
+
+def _frombuffer(data, dtype_spec, shape, order):
+    """Stands for numpy's _frombuffer(bytes, dtype, shape, order) of protocol 5."""
+    spec = _ArraySpec()
+    spec.set(shape, dtype_spec, order == "F", data)
+    return spec
+
+
 def _latin1_encode(text, encoding):
     """What protocol 2 uses to rebuild bytes (codecs.encode(text, 'latin1')), and no other codec."""
-    if encoding not in ("latin1", "latin-1"):
+    if not (isinstance(text, str) and encoding in ("latin1", "latin-1")):
         raise _RefusedGlobal(f"_codecs.encode with the codec {encoding!r}")
     return text.encode("latin-1")
 
 
-def _plain_dtype(*args):
-    """numpy.dtype, for dtypes whose items are plain bytes: none that holds Python objects.
-
-    An object array's items are pointers; a crafted pickle can fill one with raw bytes of
-    its choosing (clearing the dtype's object flag on the way), so such dtypes are refused
-    before any array of them exists.
-    """
-    dtype = np.dtype(*args)
-    if dtype.kind in "OV" or dtype.hasobject:
-        raise _RefusedGlobal(f"numpy.dtype{args!r}, a dtype that holds Python objects or records")
-    return dtype
-
-
-def _pickle_allowlist():
-    """The only globals a pickled NumPy array of numbers needs, by every name it is pickled under.
-
-    Protocols 2 to 4 rebuild an array with ndarray's reconstructor, protocol 5 with a
-    frombuffer function; NumPy 1.x pickles them from numpy.core, NumPy 2.x from numpy._core.
-    Whatever the pickle calls them, they are mapped to the running NumPy's own functions, got
-    by asking an array how it pickles itself. Dtypes are built by `_plain_dtype`. Protocol 2
-    also rebuilds bytes through _codecs.encode. Nothing else is admitted, whatever module
-    it claims to come from.
-    """
-    probe = np.zeros(1)
-    reconstruct = probe.__reduce__()[0]
-    frombuffer = probe.__reduce_ex__(5)[0]
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): _plain_dtype, ("_codecs", "encode"): _latin1_encode}
-    for core in ("numpy.core", "numpy._core"):
-        allowed[(f"{core}.multiarray", "_reconstruct")] = reconstruct
-        allowed[(f"{core}.numeric", "_frombuffer")] = frombuffer
-    return allowed
+_ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"): _NdarrayToken(),
+    ("numpy", "dtype"): _DtypeSpec,
+    ("_codecs", "encode"): _latin1_encode,
+}
+for _core in ("numpy.core", "numpy._core"):  # NumPy 1.x and 2.x names
+    _ALLOWED_GLOBALS[(f"{_core}.multiarray", "_reconstruct")] = _reconstruct
+    _ALLOWED_GLOBALS[(f"{_core}.numeric", "_frombuffer")] = _frombuffer
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that can build NumPy arrays and plain Python data, and call nothing else."""
-
-    allowed = _pickle_allowlist()
+    """An unpickler whose only globals are the recorders above: it can build plain Python
+    data and descriptions of arrays, and call nothing else."""
 
     def find_class(self, module, name):
         try:
-            return self.allowed[(module, name)]
+            return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise _RefusedGlobal(f"{module}.{name}") from None
 
@@ -321,9 +378,13 @@ def load_images(path):
         raise refuse(f"is not a readable pickle of a NumPy array ({type(e).__name__}: {detail})") from None
     if stream.tell() != len(data):
         raise refuse(f"has {len(data) - stream.tell()} stray bytes after the pickled object")
-
-    if not isinstance(images, np.ndarray):
+    if not isinstance(images, _ArraySpec):
         raise refuse(f"holds a {type(images).__name__}, not a NumPy array of images")
+    try:
+        images = images.array()
+    except ValueError as e:
+        raise refuse(f"is not a readable pickle of a NumPy array ({e})") from None
+
     if images.dtype.kind not in "iuf":
         raise refuse(f"holds an array of {images.dtype}, not of real numbers")
     if images.ndim != 3 or images.shape[1:] != (SIDE, SIDE):

@@ -137,7 +137,7 @@ def test_numpy1_pickles_load(protocol, tmp_path):
 
 
 @pytest.mark.parametrize("protocol", [2, 3, 4, 5])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int64])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int64, ">f8", ">i2"])
 def test_every_protocol_and_numeric_dtype_loads(protocol, dtype, tmp_path):
     images = some_images(4).astype(dtype)
     path = tmp_path / "images.pickle"
@@ -261,7 +261,7 @@ BROKEN = {
     "a list of images": (pickled(some_images().tolist()), "holds a list"),
     "complex numbers": (pickled(some_images().astype(complex)), "complex128, not of real numbers"),
     "booleans": (pickled(some_images() > 100), "bool, not of real numbers"),
-    "strings": (pickled(np.full((1, 15, 15), "7")), "not of real numbers"),
+    "strings": (pickled(np.full((1, 15, 15), "7")), "numpy.dtype('U1'), a dtype that is not a plain number type"),
     "flattened images": (pickled(some_images().reshape(3, 225)), "shape (3, 225); expected (N, 15, 15)"),
     "wrong size": (pickled(some_images()[:, :, :14]), "shape (3, 15, 14)"),
     "one image without its batch axis": (pickled(some_images()[0]), "shape (15, 15)"),
@@ -281,8 +281,13 @@ BROKEN = {
         pickle.dumps(some_images(), protocol=5).replace(b"\x8c\x02f8", b"\x8c\x02O8"),
         "refused: the pickle asks for numpy.dtype('O8'",
     ),
-    "object array": (pickled(some_images(1).astype(object)), "a dtype that holds Python objects"),
-    "record array": (pickled(np.zeros((1, 15, 15), dtype=[("a", "f8")])), "a dtype that holds Python objects or records"),
+    "object array": (pickled(some_images(1).astype(object)), "numpy.dtype('O8'), a dtype that is not a plain number type"),
+    "record array": (pickled(np.zeros((1, 15, 15), dtype=[("a", "f8")])), "numpy.dtype('V8'), a dtype that is not"),
+    "a type string NumPy lacks": (pickled(some_images()).replace(b"\x8c\x02f8", b"\x8c\x02f9"), "not a readable pickle"),
+    "data too short for the shape": (pickled(some_images()).replace(b"K\x03K\x0fK\x0f", b"K\x04K\x0fK\x0f"), "5400 bytes of data for an array of shape (4, 15, 15)"),
+    "a dtype state with fields": (
+        pickled(some_images()).replace(b"\x8c\x01<\x94NNN", b"\x8c\x01<\x94N)N"), "a dtype state that no plain number type has"
+    ),
 }
 
 

@@ -46,7 +46,6 @@ def test_init_xavier_uniform(name):
 def test_init_is_reproducible_for_a_seed():
     a, b = utils.init(np.random.default_rng(7)), utils.init(np.random.default_rng(7))
     assert all(np.array_equal(a[name], b[name]) for name in a)
-    assert all(np.array_equal(a[name], b[name]) for name in a)
     # an int seed is the same seed, and None means seed 0
     assert np.array_equal(utils.init(7)["w_in"], a["w_in"])
     assert np.array_equal(utils.init()["w_out"], utils.init(0)["w_out"])
@@ -101,7 +100,7 @@ def test_reduce3_is_row_wise_1x3_average_pooling():
 
 
 def reference_forward(params, x):
-    """SPEC.md's forward pass, one image and one unit at a time, for comparison."""
+    """The spec's forward pass, one image and one unit at a time, for comparison."""
     relu = lambda a: max(a, 0.0)  # noqa: E731
     out = []
     for image in x:
