@@ -332,8 +332,10 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
 def load_images(path):
     """Read a pickle of one NumPy array of images, shape (N, 15, 15), values 0..255.
 
-    The pickle is read without running any code from it: only the few globals that a
-    pickled array of numbers needs are admitted. The array must hold real numbers
+    The pickle is read without running any code from it: the only globals it may name
+    are the few a pickled array of numbers needs, and they merely record the array's
+    shape, number type and raw bytes, from which np.frombuffer then makes it. The array
+    must hold real numbers
     (integers or floats), N >= 1 images of 15 x 15 pixels, every value finite and within
     0..255. Returns it as float64, shape (N, 15, 15).
 

@@ -10,9 +10,9 @@ nothing is downloaded. Only this tool needs it; the program itself does not.
 
 The 1797 UCI digits are 8 x 8 images of 17 gray levels (0..16), white on black, each
 digit filling the frame's height. Every one used here is resampled to a random height of
-9, 10 or 11 pixels (bilinear), scaled to 0..255, and placed near the middle of a black
-15 x 15 frame with a random shift of up to one pixel each way: the course's own images
-are digits of that size in a frame of that size.
+9, 10 or 11 pixels (bilinear, in exact arithmetic), scaled to 0..255, and placed near the
+middle of a black 15 x 15 frame with a random shift of up to one pixel each way: the
+course's own images are digits of that size in a frame of that size.
 
 - images_train.pickle: 1000 images, (1000, 15, 15) float64, values 0..255.
 - images_test.pickle: 20 images, (20, 15, 15): two of each digit, in the order
@@ -42,30 +42,39 @@ TRAIN_FILE = ROOT / "images_train.pickle"
 TEST_FILE = ROOT / "images_test.pickle"
 
 
-def bilinear_matrix(n_in, n_out):
-    """(n_out, n_in) matrix R such that R @ v resamples v (length n_in) to n_out samples
-    by linear interpolation between pixel centres (the edges are held)."""
-    centres = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5  # output centres in input pixels
-    centres = np.clip(centres, 0, n_in - 1)
-    left = np.floor(centres).astype(int)
+def bilinear_weights(n_in, n_out):
+    """Resampling from n_in to n_out samples by linear interpolation between pixel centres
+    (edges held), in whole numbers: (W, den) such that W @ v / den resamples v.
+
+    Output pixel i is centred at (i + 1/2) n_in / n_out - 1/2 input pixels, which is
+    ((2i + 1) n_in - n_out) / den with den = 2 n_out: a whole number over den. Exact
+    arithmetic keeps every rounding the same on every machine (many pixels land exactly
+    on a half, where a float computed in another order could round the other way).
+    """
+    den = 2 * n_out
+    centres = np.clip((2 * np.arange(n_out) + 1) * n_in - n_out, 0, (n_in - 1) * den)  # times den
+    left = centres // den
     right = np.minimum(left + 1, n_in - 1)
-    frac = centres - left
-    r = np.zeros((n_out, n_in))
+    frac = centres - left * den  # the weight of `right`, times den
+    w = np.zeros((n_out, n_in), dtype=np.int64)
     rows = np.arange(n_out)
-    np.add.at(r, (rows, left), 1 - frac)
-    np.add.at(r, (rows, right), frac)
-    return r
+    np.add.at(w, (rows, left), den - frac)
+    np.add.at(w, (rows, right), frac)
+    return w, den
 
 
 def render(digit, height, shift_y, shift_x):
-    """One 8 x 8 UCI digit (values 0..16) as a 15 x 15 image (values 0..255)."""
-    r = bilinear_matrix(digit.shape[0], height)
-    glyph = r @ digit @ r.T * (255.0 / 16.0)
+    """One 8 x 8 UCI digit (whole numbers 0..16) as a 15 x 15 image (whole numbers 0..255)."""
+    w, den = bilinear_weights(digit.shape[0], height)
+    glyph = w @ digit.astype(np.int64) @ w.T  # the resampled digit, times den ** 2
+    # pixel = glyph * 255 / (16 den^2), rounded half up, in whole numbers
+    scale = 16 * den * den
+    glyph = (2 * 255 * glyph + scale) // (2 * scale)
     top = np.clip((SIDE - height) // 2 + shift_y, 0, SIDE - height)
     left = np.clip((SIDE - height) // 2 + shift_x, 0, SIDE - height)
     image = np.zeros((SIDE, SIDE))
     image[top : top + height, left : left + height] = glyph
-    return np.clip(np.round(image), 0.0, 255.0)
+    return image
 
 
 def choose(labels, rng):
