@@ -105,9 +105,9 @@ def forward_in_scalar(x, w_in, b_in):
     z_in = []
     for x_row in x_rows:  # each image n
         z_row = []
-        for w_row, bias in zip(w_rows, biases):  # each hidden unit p
+        for w_row, bias in zip(w_rows, biases, strict=True):  # each hidden unit p
             a = bias
-            for x_d, w_d in zip(x_row, w_row):  # each pixel d
+            for x_d, w_d in zip(x_row, w_row, strict=True):  # each pixel d
                 a += x_d * w_d  # a_in[n, p] = b_in[p] + sum_d x[n, d] * w_in[p, d]
             z_row.append(a if a > 0.0 else 0.0)  # z_in[n, p] = ReLU(a_in[n, p])
         z_in.append(z_row)

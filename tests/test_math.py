@@ -91,6 +91,16 @@ def test_layer_in_scalar_does_no_vector_arithmetic():
     assert np.abs(z - utils.forward_in_vector(x, w_in, b_in)).max() <= 1e-12
 
 
+def test_layer_in_scalar_refuses_mismatched_shapes():
+    """Plain zip() would drop the extra pixel silently; both forms must refuse."""
+    params = utils.init(0)
+    x = np.full((2, 224), 0.5)  # one pixel short
+    with pytest.raises(ValueError):
+        utils.forward_in_scalar(x, params["w_in"], params["b_in"])
+    with pytest.raises(ValueError):
+        utils.forward_in_vector(x, params["w_in"], params["b_in"])
+
+
 def test_reduce3_is_row_wise_1x3_average_pooling():
     images = np.arange(2 * 15 * 15, dtype=float).reshape(2, 15, 15)
     pooled = utils.reduce3(images.reshape(2, 225))
