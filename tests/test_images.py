@@ -1,20 +1,25 @@
-"""The shipped image files, the tool that makes them, and utils.load_images."""
+"""The shipped image files, the tool that makes them, and image_files.load_images."""
 
+import copyreg
 import importlib.util
 import os
 import pathlib
 import pickle
 import pickletools
+import struct
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-import utils
+import image_files
+from image_files import ImageFileError, load_images
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TRAIN_FILE = ROOT / "images_train.pickle"
 TEST_FILE = ROOT / "images_test.pickle"
+PICKLES = ROOT / "tests" / "pickles"  # real NumPy 1.x and 2.x output: tools/make_test_pickles.py
 
 
 def load_tool():
@@ -32,11 +37,28 @@ def some_images(n=3, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, 15, 15)).astype(np.float64)
 
 
+def refusal(path):
+    """The message load_images gives for path; fails the test if it loads."""
+    with pytest.raises(ImageFileError) as caught:
+        load_images(path)
+    message = str(caught.value)
+    assert isinstance(caught.value, ValueError)
+    assert message.startswith(f"{path}: ") and "\n" not in message, message
+    assert len(message) < len(str(path)) + 300, message
+    return message
+
+
+def refusal_of(data, tmp_path):
+    path = tmp_path / "images.pickle"
+    path.write_bytes(data)
+    return refusal(path)
+
+
 # ---------------------------------------------------------------- the shipped files
 
 
 def test_shipped_files_load_with_the_course_shapes():
-    train, test = utils.load_images(TRAIN_FILE), utils.load_images(TEST_FILE)
+    train, test = load_images(TRAIN_FILE), load_images(TEST_FILE)
     assert train.shape == (1000, 15, 15) and test.shape == (20, 15, 15)
     for images in (train, test):
         assert images.dtype == np.float64
@@ -50,11 +72,12 @@ def test_shipped_files_are_in_the_course_format():
         assert data[:2] == b"\x80\x03", path.name
         found = {arg for op, arg, _ in pickletools.genops(data) if op.name == "GLOBAL"}
         assert found == {"numpy.core.multiarray _reconstruct", "numpy ndarray", "numpy dtype"}
-        assert pickle.loads(data).dtype == np.float64  # plain NumPy reads it too
+        plain = pickle.loads(data)  # plain NumPy reads it too, to the same array
+        assert plain.dtype == np.float64 and np.array_equal(plain, load_images(path))
 
 
 def test_test_images_are_not_training_images():
-    train, test = utils.load_images(TRAIN_FILE), utils.load_images(TEST_FILE)
+    train, test = load_images(TRAIN_FILE), load_images(TEST_FILE)
     train_set = {image.tobytes() for image in train}
     assert len(train_set) == len(train)  # no training image twice, either
     assert not any(image.tobytes() in train_set for image in test)
@@ -63,7 +86,7 @@ def test_test_images_are_not_training_images():
 
 def test_glyphs_are_sized_and_placed_like_the_course():
     """Bright digits 8 to 11 pixels tall on a black background, inside the frame."""
-    images = np.concatenate([utils.load_images(TRAIN_FILE), utils.load_images(TEST_FILE)])
+    images = np.concatenate([load_images(TRAIN_FILE), load_images(TEST_FILE)])
     ink = images > 0
     rows, cols = ink.any(axis=2), ink.any(axis=1)
     heights = 15 - rows.argmax(axis=1) - rows[:, ::-1].argmax(axis=1)
@@ -78,14 +101,24 @@ def test_glyphs_are_sized_and_placed_like_the_course():
     assert len(np.unique(tops)) >= 3  # the glyphs are shifted about
 
 
+# What NumPy 1.26.4 wrote for pickle.dumps(np.array([[[0., 255.], [17., 3.5]]]), protocol=3).
+NUMPY1_PROTOCOL3 = (
+    b"\x80\x03cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nq\x01K\x00\x85q\x02"
+    b"C\x01bq\x03\x87q\x04Rq\x05(K\x01K\x01K\x02K\x02\x87q\x06cnumpy\ndtype\nq\x07X\x02\x00\x00"
+    b"\x00f8q\x08\x89\x88\x87q\tRq\n(K\x03X\x01\x00\x00\x00<q\x0bNNNJ\xff\xff\xff\xffJ\xff\xff"
+    b"\xff\xffK\x00tq\x0cb\x89C \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xe0o@\x00"
+    b"\x00\x00\x00\x00\x001@\x00\x00\x00\x00\x00\x00\x0c@q\rtq\x0eb."
+)
+
+
 def test_the_tool_writes_numpy_1_bytes():
     """course_pickle gives the very bytes NumPy 1.26.4 wrote for the same array."""
     small = np.array([[[0.0, 255.0], [17.0, 3.5]]])
-    assert make_images.course_pickle(small) == NUMPY1_PICKLES[3]
+    assert make_images.course_pickle(small) == NUMPY1_PROTOCOL3
 
 
 def test_the_tool_rebuilds_the_shipped_files_byte_for_byte():
-    pytest.importorskip("sklearn", reason="rebuilding the data needs scikit-learn (tools/requirements.txt)")
+    pytest.importorskip("sklearn", reason="rebuilding the data needs scikit-learn")
     train, test, test_labels = make_images.build()
     assert make_images.course_pickle(train) == TRAIN_FILE.read_bytes()
     assert make_images.course_pickle(test) == TEST_FILE.read_bytes()
@@ -102,56 +135,85 @@ def test_the_tool_keeps_test_digits_out_of_training():
 
 # ------------------------------------------------------------- pickles that must load
 
-# What NumPy 1.26.4 wrote for pickle.dumps(np.array([[[0., 255.], [17., 3.5]]]), protocol=p).
-NUMPY1_PICKLES = {
-    2: b"\x80\x02cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nq\x01K\x00\x85q\x02"
-    b"c_codecs\nencode\nq\x03X\x01\x00\x00\x00bq\x04X\x06\x00\x00\x00latin1q\x05\x86q\x06Rq\x07"
-    b"\x87q\x08Rq\t(K\x01K\x01K\x02K\x02\x87q\ncnumpy\ndtype\nq\x0bX\x02\x00\x00\x00f8q\x0c\x89"
-    b"\x88\x87q\rRq\x0e(K\x03X\x01\x00\x00\x00<q\x0fNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tq"
-    b"\x10b\x89h\x03X!\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc3\xa0o@"
-    b"\x00\x00\x00\x00\x00\x001@\x00\x00\x00\x00\x00\x00\x0c@q\x11h\x05\x86q\x12Rq\x13tq\x14b.",
-    3: b"\x80\x03cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nq\x01K\x00\x85q\x02"
-    b"C\x01bq\x03\x87q\x04Rq\x05(K\x01K\x01K\x02K\x02\x87q\x06cnumpy\ndtype\nq\x07X\x02\x00\x00"
-    b"\x00f8q\x08\x89\x88\x87q\tRq\n(K\x03X\x01\x00\x00\x00<q\x0bNNNJ\xff\xff\xff\xffJ\xff\xff"
-    b"\xff\xffK\x00tq\x0cb\x89C \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xe0o@\x00"
-    b"\x00\x00\x00\x00\x001@\x00\x00\x00\x00\x00\x00\x0c@q\rtq\x0eb.",
-}
+REAL_PICKLES = sorted(PICKLES.glob("*.pickle"))
+PICKLED_ARRAY = (np.arange(2 * 15 * 15) % 256).reshape(2, 15, 15)  # what each of them holds
 
 
-def as_numpy1(data):
-    """A protocol 2 or 3 pickle of an array, with NumPy 1.x's name for the reconstructor."""
-    return data.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
+def test_real_pickles_cover_both_numpy_generations():
+    """Protocols 2 to 5 and three memory layouts, each as NumPy 1.x and 2.x wrote them."""
+    names = {p.name for p in REAL_PICKLES}
+    for major in ("numpy1.", "numpy2."):
+        for protocol in (2, 3, 4, 5):
+            for layout in ("C", "F", "permuted"):
+                assert any(
+                    n.startswith(major) and n.endswith(f"-protocol{protocol}-{layout}.pickle")
+                    for n in names
+                ), (major, protocol, layout)
+    # NumPy 2's protocol 5 calls _frombuffer with five arguments for the permuted layout
+    [numpy2_permuted] = [
+        p
+        for p in REAL_PICKLES
+        if p.name.startswith("numpy2.") and p.name.endswith("protocol5-permuted.pickle")
+    ]
+    ops = [op.name for op, _, _ in pickletools.genops(numpy2_permuted.read_bytes())]
+    assert "_frombuffer" in numpy2_permuted.read_bytes().decode("latin-1")
+    assert ops.count("TUPLE") >= 2  # the arguments: (data, dtype, shape, "K", axis order)
 
 
-@pytest.mark.parametrize("protocol", [2, 3])
-def test_numpy1_pickles_load(protocol, tmp_path):
-    small = np.array([[[0.0, 255.0], [17.0, 3.5]]])
-    # NumPy 1.x wrote the same bytes as this NumPy but for the module's name ...
-    assert as_numpy1(pickle.dumps(small, protocol=protocol)) == NUMPY1_PICKLES[protocol]
-    # ... so a file of 15 x 15 images written by NumPy 1.x is these bytes
-    images = some_images()
-    path = tmp_path / "numpy1.pickle"
-    path.write_bytes(as_numpy1(pickle.dumps(images, protocol=protocol)))
-    assert b"numpy.core.multiarray" in path.read_bytes()
-    assert np.array_equal(utils.load_images(path), images)
+@pytest.mark.parametrize("path", REAL_PICKLES, ids=lambda p: p.stem)
+def test_real_numpy_pickles_load(path):
+    loaded = load_images(path)
+    assert loaded.dtype == np.float64 and loaded.flags.c_contiguous
+    assert np.array_equal(loaded, PICKLED_ARRAY)
 
 
 @pytest.mark.parametrize("protocol", [2, 3, 4, 5])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int64, ">f8", ">i2"])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        np.float64,
+        np.float32,
+        np.float16,
+        np.uint8,
+        np.uint16,
+        np.int8,
+        np.int64,
+        ">f8",
+        ">i2",
+        "<u4",
+    ],
+)
 def test_every_protocol_and_numeric_dtype_loads(protocol, dtype, tmp_path):
-    images = some_images(4).astype(dtype)
+    images = (some_images(4) % 128).astype(dtype)  # int8 holds 0..127
     path = tmp_path / "images.pickle"
     path.write_bytes(pickle.dumps(images, protocol=protocol))
-    loaded = utils.load_images(path)
+    loaded = load_images(path)
     assert loaded.dtype == np.float64
     assert np.array_equal(loaded, images.astype(np.float64))
 
 
-def test_a_fortran_ordered_array_loads(tmp_path):
-    images = np.asfortranarray(some_images(2))  # pickled through another path in protocol 5
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+@pytest.mark.parametrize("layout", ["fortran", "permuted", "strided", "reversed"])
+def test_arrays_in_any_memory_layout_load_equal(protocol, layout, tmp_path):
+    images = some_images(6)
+    array = {
+        "fortran": np.asfortranarray(images),
+        "permuted": np.ascontiguousarray(images.transpose(2, 0, 1)).transpose(1, 2, 0),
+        "strided": np.concatenate([images, images])[::2],
+        "reversed": images[::-1, :, ::-1],
+    }[layout]
     path = tmp_path / "images.pickle"
-    path.write_bytes(pickle.dumps(images, protocol=5))
-    assert np.array_equal(utils.load_images(path), images)
+    path.write_bytes(pickle.dumps(array, protocol=protocol))
+    assert np.array_equal(load_images(path), array)
+
+
+def test_load_images_returns_a_fresh_writable_copy(tmp_path):
+    images = some_images().astype(np.uint8)
+    path = tmp_path / "images.pickle"
+    path.write_bytes(pickle.dumps(images, protocol=5))  # protocol 5: a buffer of the file
+    loaded = load_images(path)
+    loaded[0, 0, 0] = 9.0  # would fail on a read-only array
+    assert loaded.flags.c_contiguous and loaded.flags.owndata
 
 
 # ------------------------------------------------------------------ hostile pickles
@@ -183,34 +245,35 @@ def hostile_payloads(marker):
     }
 
 
-@pytest.mark.parametrize("name", ["os.system", "builtins.exec", "subprocess.call", "subprocess.Popen", "numpy runstring"])
-@pytest.mark.parametrize("protocol", [0, 2, 5])
-def test_hostile_pickles_are_refused_and_do_not_run(name, protocol, tmp_path):
-    marker = tmp_path / "ran"
-    payload = hostile_payloads(marker)[name]
-    data = pickle.dumps(payload, protocol=protocol)
-
-    # the payload is live: plain pickle runs it
+def assert_live(data, marker):
+    """The control: plain pickle does run this payload."""
     result = pickle.loads(data)
     if isinstance(result, subprocess.Popen):
         result.wait()
     assert marker.exists(), "the control failed: this payload does not run under pickle.load"
     marker.unlink()
 
-    # inside an innocent-looking array file, too
+
+@pytest.mark.parametrize(
+    "name", ["os.system", "builtins.exec", "subprocess.call", "subprocess.Popen", "numpy runstring"]
+)
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+def test_hostile_pickles_are_refused_and_do_not_run(name, protocol, tmp_path):
+    marker = tmp_path / "ran"
+    payload = hostile_payloads(marker)[name]
+    data = pickle.dumps(payload, protocol=protocol)
+    assert_live(data, marker)
+    # alone, and inside an innocent-looking array file
     for blob in (data, pickle.dumps([some_images(1), payload], protocol=protocol)):
-        path = tmp_path / "hostile.pickle"
-        path.write_bytes(blob)
-        with pytest.raises(utils.ImageFileError, match="refused") as caught:
-            utils.load_images(path)
-        assert str(caught.value).startswith(f"{path}: ")
+        message = refusal_of(blob, tmp_path)
+        assert "refused" in message or "not a pickle file of protocol 2 to 5" in message
         assert not marker.exists(), f"the {name} payload ran"
 
 
 def raw_global_pickle(module, name, *args):
-    """A protocol-0 pickle calling module.name(*args) (string arguments), written by hand."""
-    arg_ops = b"".join(b"V" + a.encode() + b"\n" for a in args)
-    return b"c" + module.encode() + b"\n" + name.encode() + b"\n(" + arg_ops + b"tR."
+    """A protocol-2 pickle calling module.name(*args) (string arguments), written by hand."""
+    arg_ops = b"".join(b"X" + struct.pack("<I", len(a.encode())) + a.encode() for a in args)
+    return b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n(" + arg_ops + b"tR."
 
 
 @pytest.mark.parametrize(
@@ -224,21 +287,249 @@ def raw_global_pickle(module, name, *args):
         ("builtins", "eval"),
         ("__builtin__", "eval"),  # the Python 2 name
         ("copyreg", "_reconstructor"),
+        ("numpy", "frombuffer"),
     ],
 )
 def test_globals_off_the_allowlist_are_refused(module, name, tmp_path):
-    path = tmp_path / "global.pickle"
-    path.write_bytes(raw_global_pickle(module, name, "x"))
-    with pytest.raises(utils.ImageFileError, match=f"refused: the pickle asks for {module}.{name}"):
-        utils.load_images(path)
+    message = refusal_of(raw_global_pickle(module, name, "x"), tmp_path)
+    assert f"asks for the global '{module}.{name}'" in message and "refused" in message
 
 
 def test_codecs_encode_admits_latin1_only(tmp_path):
     """Protocol 2 needs _codecs.encode(text, 'latin1'); no other codec is let through."""
-    path = tmp_path / "codec.pickle"
-    path.write_bytes(raw_global_pickle("_codecs", "encode", "eA==", "base64"))
-    with pytest.raises(utils.ImageFileError, match="refused"):
-        utils.load_images(path)
+    message = refusal_of(raw_global_pickle("_codecs", "encode", "eA==", "base64"), tmp_path)
+    assert "with the codec 'base64'" in message
+
+
+# ---- the ways in which the reader before image_files.py broke (issue 7), one test each
+
+SMALL_MEMORY = 768 * 2**20  # address space of a process that loads one hostile file
+
+
+def load_in_a_small_process(path, timeout=60):
+    """load_images(path) in a fresh process limited to SMALL_MEMORY of address space:
+    what would take the machine down there ends in MemoryError instead. Returns what the
+    process printed: the refusal's message."""
+    resource = pytest.importorskip("resource")  # POSIX only
+    code = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({SMALL_MEMORY}, {SMALL_MEMORY}))\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import image_files\n"
+        f"try:\n    image_files.load_images({str(path)!r})\n"
+        "except image_files.ImageFileError as e:\n    print(e)\n"
+        "else:\n    print('loaded')\n"
+    )
+    del resource
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
+    assert done.stdout.count("\n") == 1 and done.stdout.startswith(f"{path}: "), done.stdout
+    return done.stdout.strip()
+
+
+def test_memory_a_memo_index_far_beyond_the_memo(tmp_path):
+    """A 9-byte pickle storing at memo index 2**29 made Python's unpickler allocate ~8 GB."""
+    path = tmp_path / "memo.pickle"
+    path.write_bytes(b"\x80\x02N" + pickle.LONG_BINPUT + struct.pack("<I", 2**29) + b".")
+    assert len(path.read_bytes()) == 9
+    assert "LONG_BINPUT" in load_in_a_small_process(path)
+    # and the opcodes the reader does allow may store only at the next free index
+    path.write_bytes(b"\x80\x02N" + pickle.BINPUT + b"\x05.")
+    assert "memo index 5, past the 0 stored so far" in refusal(path)
+    path.write_bytes(b"\x80\x02" + pickle.BINGET + b"\x00.")
+    assert "fetches memo index 0, where nothing was stored" in refusal(path)
+
+
+def test_memory_a_fifo_is_refused_at_once(tmp_path):
+    """A FIFO with no writer blocked the reader forever."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    fifo = tmp_path / "images.pickle"
+    os.mkfifo(fifo)
+    assert "is a FIFO (named pipe), not a regular file" in load_in_a_small_process(fifo, 30)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_memory_devices_are_refused_before_reading(device):
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    assert "is a device, not a regular file" in load_in_a_small_process(device, 30)
+
+
+def test_memory_a_huge_sparse_file_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.pickle"
+    with open(path, "wb") as f:
+        f.truncate(8 * 2**30)  # 8 GiB of nothing: takes no disk, would take all memory
+    message = load_in_a_small_process(path)
+    assert "holds 8,589,934,592 bytes; an image file may hold at most 268,435,456" in message
+    with open(path, "r+b") as f:
+        f.truncate(image_files.MAX_FILE_BYTES + 1)  # one byte too many is too many
+    assert "may hold at most" in refusal(path)
+
+
+def test_memory_a_file_that_says_it_is_empty_is_read_within_the_limit():
+    """/proc's files report size 0 and hold more: they are read, within the limit."""
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("no /proc here")
+    assert "is not a pickle file" in refusal("/proc/self/status")
+
+
+def huge_integer_shape_pickle(references):
+    """The CPU attack: an array state whose shape holds `references` references (through
+    the memo) to one integer of 20,000 digits."""
+    huge = 10**20000
+    raw = huge.to_bytes((huge.bit_length() + 8) // 8, "little", signed=True)
+    shape = (
+        b"("
+        + pickle.LONG4
+        + struct.pack("<i", len(raw))
+        + raw
+        + pickle.BINPUT
+        + b"\x00"
+        + (pickle.BINGET + b"\x00") * (references - 1)
+        + b"t"
+    )
+    return NUMPY1_PROTOCOL3.replace(b"(K\x01K\x01K\x02K\x02\x87q\x06", b"(K\x01" + shape)
+
+
+def test_cpu_a_shape_of_many_huge_integers(tmp_path):
+    """A 20 KB pickle whose shape holds thousands of references to one huge integer kept
+    the old size check busy for minutes and made a megabyte-long message."""
+    data = huge_integer_shape_pickle(3000)
+    assert 10_000 < len(data) < 30_000
+    path = tmp_path / "shape.pickle"
+    path.write_bytes(data)
+    assert "LONG4" in load_in_a_small_process(path, timeout=30)
+    # integers the reader does read are 32-bit, and a shape holds at most MAX_NDIM of them
+    big = pickle.BININT + struct.pack("<i", 2**31 - 1)
+    many = NUMPY1_PROTOCOL3.replace(b"K\x02K\x02\x87q\x06", b"K\x02K\x02" + big * 40 + b"tq\x06")
+    many = many.replace(b"(K\x01K\x01K\x02", b"(K\x01(K\x01K\x02")
+    assert "builds a tuple of 43 items" in refusal_of(many, tmp_path)
+    sizes = NUMPY1_PROTOCOL3.replace(b"K\x01K\x02K\x02\x87", b"K\x01" + big + b"K\x02\x87")
+    assert "a size of 2147483647" in refusal_of(sizes, tmp_path)
+
+
+@pytest.mark.parametrize("opcode", ["NEWOBJ", "NEWOBJ_EX", "OBJ", "INST"])
+def test_tracebacks_object_making_opcodes_are_refused_by_name(opcode, tmp_path):
+    """NEWOBJ and kin on the allowed numpy.dtype made an object without its __init__,
+    and an AttributeError escaped."""
+    dtype = b"\x8c\x05numpy\x8c\x05dtype\x93"  # STACK_GLOBAL numpy.dtype
+    data = {
+        "NEWOBJ": b"\x80\x04" + dtype + b")\x81.",
+        "NEWOBJ_EX": b"\x80\x04" + dtype + b"))\x92.",
+        "OBJ": b"\x80\x02(cnumpy\ndtype\no.",
+        "INST": b"\x80\x02(inumpy\ndtype\n.",
+    }[opcode]
+    assert [op.name for op, _, _ in pickletools.genops(data)].count(opcode) == 1
+    message = refusal_of(data, tmp_path)
+    assert f"uses the pickle opcode {opcode}" in message and "refused" in message
+
+
+def test_shared_state_build_cannot_change_what_a_later_file_sees(tmp_path):
+    """BUILD with a __class__ slot state, applied to the shared stand-in for
+    numpy.ndarray, changed it for the rest of the process."""
+    good = tmp_path / "good.pickle"
+    good.write_bytes(pickle.dumps(some_images(), protocol=2))
+    as_slots = b"\x80\x02cnumpy\nndarray\nN}U\t__class__cnumpy\ndtype\ns\x86b."
+    as_tuple = b"\x80\x02cnumpy\nndarray\nK\x01\x85b."
+    on_dtype = NUMPY1_PROTOCOL3.replace(b"tq\x0cb", b"tq\x0cbh\x0cb")  # a second BUILD
+    assert "EMPTY_DICT" in refusal_of(as_slots, tmp_path)
+    assert "sets the state of 'numpy.ndarray'" in refusal_of(as_tuple, tmp_path)
+    assert "sets the state of a _Dtype" in refusal_of(on_dtype, tmp_path)
+    for _ in range(2):  # no state left behind: the good file still loads, every time
+        assert np.array_equal(load_images(good), some_images())
+        assert "sets the state of 'numpy.ndarray'" in refusal_of(as_tuple, tmp_path)
+
+
+@pytest.mark.parametrize("code", [0xF0, 0x1234, 0x12345], ids=["EXT1", "EXT2", "EXT4"])
+def test_code_copyreg_extension_codes_never_reach_their_global(code, tmp_path):
+    """Once a process has registered an extension code and used it, EXT1/2/4 reached that
+    global without ever asking find_class."""
+    import builtins
+
+    marker = tmp_path / "ran"
+    copyreg.add_extension("builtins", "exec", code)
+    try:
+        data = pickle.dumps(Payload(builtins.exec, f"open({str(marker)!r}, 'w').close()"), 2)
+        ext = [op.name for op, _, _ in pickletools.genops(data) if op.name.startswith("EXT")]
+        assert ext == [{0xF0: "EXT1", 0x1234: "EXT2", 0x12345: "EXT4"}[code]]
+        assert_live(data, marker)  # registered and used: now in copyreg's cache
+        message = refusal_of(data, tmp_path)
+        assert f"uses the pickle opcode {ext[0]}" in message
+        assert not marker.exists()
+    finally:
+        copyreg.remove_extension("builtins", "exec", code)
+
+
+def stack_global_pickle(module, name):
+    """Protocol 4: STACK_GLOBAL module.name, the names given as BINUNICODE strings."""
+
+    def text(s):
+        return (
+            b"X"
+            + struct.pack("<I", len(s.encode("utf-8", "surrogatepass")))
+            + s.encode("utf-8", "surrogatepass")
+        )
+
+    return b"\x80\x04" + text(module) + text(name) + b"\x93)R."
+
+
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        ("os\nFAKE LINE", "system"),
+        ("\x1b[31mnumpy\x1b[0m", "dtype"),
+        ("numpy", "\u202edtype"),  # right-to-left override
+        ("numpy\u2066", "\u200fndarray"),
+        ("\x00\x07\x08\r", "x"),
+    ],
+)
+def test_messages_escape_what_comes_from_the_file(module, name, tmp_path):
+    message = refusal_of(stack_global_pickle(module, name), tmp_path)
+    assert message.isprintable(), message
+    assert repr(f"{module}.{name}") in message  # escaped as repr escapes it, and visible
+
+
+def test_messages_quote_only_a_short_excerpt(tmp_path):
+    big = "numpy" + "A" * 20_000_000  # a 20 MB name
+    message = refusal_of(stack_global_pickle(big, "dtype"), tmp_path)
+    assert "'numpyAAAA" in message and "(20,000,011 in all)" in message
+    for code in ("U" + "7" * 5_000_000, "f8\n\x1b[2J"):  # a type code, 5 MB or hostile
+        data = NUMPY1_PROTOCOL3.replace(
+            b"X\x02\x00\x00\x00f8", b"X" + struct.pack("<I", len(code)) + code.encode()
+        )
+        message = refusal_of(data, tmp_path)
+        assert "holds an array of the type" in message and message.isprintable()
+
+
+def test_a_path_that_a_terminal_would_act_on_is_escaped(tmp_path):
+    path = tmp_path / "images\n\x1b[2J.pickle"
+    path.write_bytes(b"junk")
+    with pytest.raises(ImageFileError) as caught:
+        load_images(path)
+    message = str(caught.value)
+    assert message.startswith(repr(str(path)) + ": ") and message.isprintable()
+
+
+@pytest.mark.parametrize("version", ["numpy2", "numpy1"])
+def test_a_good_file_numpy_2_protocol_5_of_a_transposed_array_loads(version, tmp_path):
+    """NumPy 2's protocol-5 pickle of a permuted array calls _frombuffer(buf, dtype, shape,
+    order, axis_order), five arguments; the old reader refused it."""
+    images = some_images(5)
+    transposed = np.ascontiguousarray(images.transpose(2, 1, 0)).transpose(2, 1, 0)
+    data = pickle.dumps(transposed, protocol=5)
+    if b"_frombuffer" not in data:
+        pytest.skip(f"NumPy {np.__version__} pickles this array another way")
+    if version == "numpy1":  # the same call under NumPy 1.x's module name, a byte shorter
+        data = data.replace(b"\x8c\x13numpy._core.numeric", b"\x8c\x12numpy.core.numeric")
+        assert data[2] == pickle.FRAME[0]  # so the frame that holds it is a byte shorter
+        data = data[:3] + struct.pack("<Q", struct.unpack("<Q", data[3:11])[0] - 1) + data[11:]
+    path = tmp_path / "transposed.pickle"
+    path.write_bytes(data)
+    assert np.array_equal(load_images(path), images)
 
 
 # ------------------------------------------------------------------ broken files
@@ -253,69 +544,143 @@ BROKEN = {
     "truncated": (pickled(some_images())[:500], "truncated"),
     "cut at the end": (pickled(some_images())[:-1], "truncated"),
     "not a pickle": (b"# a text file\n", "is not a pickle file"),
-    "a PBM image": (b"P1\n15 15\n0 1 0\n", "not a readable pickle"),
-    "text with a pickle-like start": (b"(this is not a pickle", "not a readable pickle"),
+    "a PBM image": (b"P1\n15 15\n0 1 0\n", "is not a pickle file"),
+    "text with a pickle-like start": (b"(this is not a pickle", "is not a pickle file"),
+    "protocol 0": (pickle.dumps(some_images(), protocol=0), "is not a pickle file of protocol 2"),
+    "protocol 1": (pickle.dumps(some_images(), protocol=1), "is not a pickle file of protocol 2"),
     "npy file": (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}", "npy file"),
     "two objects": (pickled(some_images()) + pickled(some_images()), "stray bytes"),
-    "a dict": (pickled({"images": [1, 2]}), "holds a dict, not a NumPy array"),
-    "a list of images": (pickled(some_images().tolist()), "holds a list"),
-    "complex numbers": (pickled(some_images().astype(complex)), "complex128, not of real numbers"),
-    "booleans": (pickled(some_images() > 100), "bool, not of real numbers"),
-    "strings": (pickled(np.full((1, 15, 15), "7")), "numpy.dtype('U1'), a dtype that is not a plain number type"),
-    "flattened images": (pickled(some_images().reshape(3, 225)), "shape (3, 225); expected (N, 15, 15)"),
+    "a dict": (pickled({"images": [1, 2]}), "EMPTY_DICT"),
+    "a list of images": (pickled(some_images().tolist()), "EMPTY_LIST"),
+    "a number": (pickled(7), "holds 7, not a NumPy array"),
+    "a tuple": (pickled((1, 2)), "holds a tuple of 2, not a NumPy array"),
+    "None": (pickled(None), "holds None, not a NumPy array"),
+    "complex numbers": (pickled(some_images().astype(complex)), "the type 'c16', not one of"),
+    "booleans": (pickled(some_images() > 100), "the type 'b1', not one of"),
+    "strings": (pickled(np.full((1, 15, 15), "7")), "the type 'U1', not one of"),
+    "flattened images": (pickled(some_images().reshape(3, 225)), "(3, 225); expected (N, 15, 15)"),
     "wrong size": (pickled(some_images()[:, :, :14]), "shape (3, 15, 14)"),
     "one image without its batch axis": (pickled(some_images()[0]), "shape (15, 15)"),
     "four axes": (pickled(some_images()[None]), "shape (1, 3, 15, 15)"),
     "no images": (pickled(np.zeros((0, 15, 15))), "holds no images"),
-    "NaN": (pickled(np.where(np.eye(15) > 0, np.nan, 1.0)[None]), "15 pixel values that are NaN or infinite"),
-    "infinity": (pickled(np.full((2, 15, 15), np.inf)), "450 pixel values that are NaN or infinite"),
+    "no images, protocol 2": (pickle.dumps(np.zeros((0, 15, 15)), 2), "holds no images"),
+    "NaN": (pickled(np.where(np.eye(15) > 0, np.nan, 1.0)[None]), "15 pixel values that are NaN"),
+    "infinity": (pickled(np.full((2, 15, 15), np.inf)), "450 pixel values that are NaN or inf"),
     "negative": (pickled(some_images() - 1), "from -1 to 254; they must lie within 0..255"),
     "too bright": (pickled(some_images() + 1), "from 1 to 256; they must lie within 0..255"),
     "binary junk": (bytes(range(200, 256)), "is not a pickle file"),
     # an object array's items are pointers: raw bytes read as pointers could crash or worse
     "object array from raw bytes, protocol 3": (
-        pickle.dumps(some_images(), protocol=3).replace(b"X\x02\x00\x00\x00f8", b"X\x02\x00\x00\x00O8"),
-        "refused: the pickle asks for numpy.dtype('O8'",
+        pickle.dumps(some_images(), 3).replace(b"X\x02\x00\x00\x00f8", b"X\x02\x00\x00\x00O8"),
+        "the type 'O8', not one of",
     ),
     "object array from raw bytes, protocol 5": (
         pickle.dumps(some_images(), protocol=5).replace(b"\x8c\x02f8", b"\x8c\x02O8"),
-        "refused: the pickle asks for numpy.dtype('O8'",
+        "the type 'O8', not one of",
     ),
-    "object array": (pickled(some_images(1).astype(object)), "numpy.dtype('O8'), a dtype that is not a plain number type"),
-    "record array": (pickled(np.zeros((1, 15, 15), dtype=[("a", "f8")])), "numpy.dtype('V8'), a dtype that is not"),
-    "a type string NumPy lacks": (pickled(some_images()).replace(b"\x8c\x02f8", b"\x8c\x02f9"), "not a readable pickle"),
-    "data too short for the shape": (pickled(some_images()).replace(b"K\x03K\x0fK\x0f", b"K\x04K\x0fK\x0f"), "5400 bytes of data for an array of shape (4, 15, 15)"),
+    "object array": (pickled(some_images(1).astype(object)), "the type 'O8', not one of"),
+    "record array": (pickled(np.zeros((1, 15, 15), dtype=[("a", "f8")])), "the type 'V8'"),
+    "a type string NumPy lacks": (
+        pickled(some_images()).replace(b"\x8c\x02f8", b"\x8c\x02f9"),
+        "the type 'f9', not one of",
+    ),
+    "data too short for the shape": (
+        pickled(some_images()).replace(b"K\x03K\x0fK\x0f", b"K\x04K\x0fK\x0f"),
+        "holds 5,400 bytes of data for an array of shape (4, 15, 15) and type <f8, which needs "
+        "7,200",
+    ),
     "a dtype state with fields": (
-        pickled(some_images()).replace(b"\x8c\x01<\x94NNN", b"\x8c\x01<\x94N)N"), "a dtype state that no plain number type has"
+        pickled(some_images()).replace(b"\x8c\x01<\x94NNN", b"\x8c\x01<\x94N)N"),
+        "gives numpy.dtype('f8') a state that no plain number type has",
     ),
+    "a protocol from the future": (b"\x80\x06N.", "is a pickle of protocol 6"),
+    "not UTF-8": (b"\x80\x04\x8c\x02\xff\xfe.", "holds text that is not UTF-8"),
+    "opcode after the header is junk": (b"\x80\x02\xff.", "byte 0xff at offset 2 is no pickle"),
+    "a MARK never closed": (b"\x80\x02(N.", "ends with 1 values on the pickle stack"),
+    "too many MARKs": (b"\x80\x02" + b"(" * 5 + b".", "opens more than 4 MARKs at once"),
+    "a stack too deep": (b"\x80\x02" + b"N" * 65 + b".", "more than 64 values on the pickle"),
+    "too many opcodes": (b"\x80\x02" + b"N0" * 600 + b"N.", "POP"),
+    "too many allowed opcodes": (b"\x80\x02N" + b"q\x00" * 1000 + b".", "more than 1000 pickle"),
+    "tuples nested three deep": (b"\x80\x02N\x85\x85\x85.", "nests tuples more than two deep"),
+    "pop from an empty stack": (b"\x80\x02\x85.", "takes a value from an empty pickle stack"),
+    "a frame longer than the file": (
+        b"\x80\x04\x95\xff\x00\x00\x00\x00\x00\x00\x00N.",
+        "a frame runs past its end",
+    ),
+    "a global name without its newline": (b"\x80\x02cnumpy" + b"x" * 300, "without the newline"),
+    "protocol 5 out-of-band buffer": (b"\x80\x05\x97.", "NEXT_BUFFER"),
 }
 
 
 @pytest.mark.parametrize("case", BROKEN)
 def test_broken_files_are_refused_with_the_file_named(case, tmp_path):
     data, expected = BROKEN[case]
-    path = tmp_path / "images.pickle"
-    path.write_bytes(data)
-    with pytest.raises(utils.ImageFileError) as caught:
-        utils.load_images(path)
-    message = str(caught.value)
-    assert isinstance(caught.value, ValueError)
-    assert message.startswith(f"{path}: ") and "\n" not in message
+    message = refusal_of(data, tmp_path)
     assert expected in message
 
 
 def test_a_missing_file_and_a_folder_are_refused(tmp_path):
-    missing = tmp_path / "nowhere.pickle"
-    with pytest.raises(utils.ImageFileError, match=f"^{missing}: no such file$"):
-        utils.load_images(missing)
-    with pytest.raises(utils.ImageFileError, match=f"^{tmp_path}: is a folder, not a file of images$"):
-        utils.load_images(tmp_path)
+    assert refusal(tmp_path / "nowhere.pickle") == f"{tmp_path / 'nowhere.pickle'}: no such file"
+    assert refusal(tmp_path) == f"{tmp_path}: is a folder, not a file of images"
+    (tmp_path / "a_file").write_bytes(b"")
+    assert "cannot be read" in refusal(tmp_path / "a_file" / "below")
 
 
-def test_load_images_returns_a_fresh_writable_copy(tmp_path):
-    images = some_images().astype(np.uint8)
-    path = tmp_path / "images.pickle"
-    path.write_bytes(pickle.dumps(images, protocol=5))  # protocol 5 rebuilds from a read-only buffer
-    loaded = utils.load_images(path)
-    loaded[0, 0, 0] = 9.0  # would fail on a read-only array
-    assert loaded.flags.c_contiguous
+# ------------------------------------------------------------------------ fuzzing
+
+
+def fuzz_cases(seed, count):
+    """Mutations of valid pickles of every protocol: byte flips, insertions, deletions,
+    truncations and repeated spans, aimed mostly at the opcodes (not the pixel bytes)."""
+    rng = np.random.default_rng(seed)
+    images = some_images(2).astype(np.uint8)  # small pixel data: the opcodes are the target
+    bases = [
+        pickle.dumps(a, protocol=p)
+        for p in (2, 3, 4, 5)
+        for a in (images, images.astype(np.float64) / 2, np.asfortranarray(images))
+    ]
+    for _ in range(count):
+        data = bytearray(bases[rng.integers(len(bases))])
+        for _ in range(rng.integers(1, 4)):
+            head = max(1, min(len(data), 160))  # the opcodes before the pixels
+            at = int(rng.integers(head if rng.random() < 0.8 else max(len(data), 1)))
+            kind = rng.integers(5)
+            if kind == 0 and at < len(data):  # flip to a random byte
+                data[at] = rng.integers(256)
+            elif kind == 1:  # insert random bytes
+                data[at:at] = rng.integers(0, 256, rng.integers(1, 9), dtype=np.uint8).tobytes()
+            elif kind == 2:  # delete a span
+                del data[at : at + rng.integers(1, 9)]
+            elif kind == 3:  # truncate
+                del data[at:]
+            else:  # repeat a span
+                data[at:at] = data[at : at + rng.integers(1, 17)]
+        yield bytes(data)
+
+
+def test_fuzzed_pickles_load_or_are_refused_in_one_line(tmp_path):
+    """4000 seeded mutations: each loads an array of images (the same one plain pickle
+    makes of it) or is refused with a one-line ImageFileError; nothing else escapes.
+    Each case must finish within 2 s (they take about 0.1 ms): a bound for hangs."""
+    import time
+
+    path = tmp_path / "fuzzed.pickle"
+    loaded = refused = 0
+    for case, data in enumerate(fuzz_cases(seed=2026, count=4000)):
+        path.write_bytes(data)
+        start = time.perf_counter()
+        try:
+            images = load_images(path)
+        except ImageFileError as e:
+            message = str(e)
+            assert message.startswith(f"{path}: ") and "\n" not in message, (case, message)
+            assert len(message) < len(str(path)) + 300 and message.isprintable(), (case, message)
+            refused += 1
+        else:
+            assert images.ndim == 3 and images.shape[1:] == (15, 15) and len(images) >= 1
+            assert images.dtype == np.float64 and 0 <= images.min() and images.max() <= 255
+            # accepted, so only allowed opcodes and globals: plain pickle is safe to ask
+            assert np.array_equal(images, pickle.loads(data)), (case, data)
+            loaded += 1
+        assert time.perf_counter() - start < 2.0, (case, data)
+    assert loaded > 50 and refused > 3000, (loaded, refused)  # both paths are exercised
