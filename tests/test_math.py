@@ -5,8 +5,15 @@ import pytest
 
 import utils
 
-TRAINED = ("w_in", "b_in", "w_link", "w_out", "b_out")
 PRE_ACTIVATIONS = ("a_in", "a_rec", "a_out")  # every array that goes into a ReLU
+
+
+def pre_activations(params, x):
+    """a_in, a_rec and a_out, computed here from the spec's equations, not by utils."""
+    a_in = x @ params["w_in"].T + params["b_in"]
+    a_rec = np.maximum(a_in, 0) @ params["w_rec"].T + params["b_rec"]
+    z_sum = np.maximum(a_rec, 0) + utils.reduce3(x) @ params["w_link"].T
+    return {"a_in": a_in, "a_rec": a_rec, "a_out": z_sum @ params["w_out"].T + params["b_out"]}
 
 
 # ---------------------------------------------------------------------------- init
@@ -15,9 +22,14 @@ PRE_ACTIVATIONS = ("a_in", "a_rec", "a_out")  # every array that goes into a ReL
 def test_init_shapes_and_dtypes():
     params = utils.init(np.random.default_rng(1))
     expected = {
-        "w_in": (75, 225), "b_in": (1, 75), "w_rec": (75, 75), "b_rec": (1, 75),
-        "w_link": (75, 75), "w_out": (225, 75), "b_out": (1, 225),
-    }  # fmt: skip
+        "w_in": (75, 225),
+        "b_in": (1, 75),
+        "w_rec": (75, 75),
+        "b_rec": (1, 75),
+        "w_link": (75, 75),
+        "w_out": (225, 75),
+        "b_out": (1, 225),
+    }
     assert {name: a.shape for name, a in params.items()} == expected
     assert all(a.dtype == np.float64 for a in params.values())
 
@@ -119,7 +131,9 @@ def reference_forward(params, x):
         x_reduce = [(image[3 * p] + image[3 * p + 1] + image[3 * p + 2]) / 3 for p in range(75)]
         z_link = [sum(params["w_link"][p] * x_reduce) for p in range(75)]
         z_sum = np.add(z_rec, z_link)
-        out.append([relu(params["b_out"][0, d] + sum(params["w_out"][d] * z_sum)) for d in range(225)])
+        out.append(
+            [relu(params["b_out"][0, d] + sum(params["w_out"][d] * z_sum)) for d in range(225)]
+        )
     return np.array(out)
 
 
@@ -134,7 +148,11 @@ def test_forward_matches_the_spec_equations(n):
     y, cache = utils.forward(params, x)
     assert y.shape == (n, 225)
     assert np.abs(y - reference_forward(params, x)).max() <= 1e-12
-    assert cache["x"] is x
+    assert cache["x"] is x and cache["y"] is y
+    # the ReLU outputs it keeps for backprop are the spec's
+    pre = pre_activations(params, x)
+    assert np.allclose(cache["z_in"], np.maximum(pre["a_in"], 0), rtol=0, atol=1e-12)
+    assert np.allclose(cache["z_rec"], np.maximum(pre["a_rec"], 0), rtol=0, atol=1e-12)
     assert 0 < np.count_nonzero(y) < y.size
 
 
@@ -182,10 +200,9 @@ def kink_free_case():
     x = rng.uniform(0.0, 1.0, (3, 225))
     for bias, pre in (("b_in", "a_in"), ("b_rec", "a_rec"), ("b_out", "a_out")):
         params[bias] = np.zeros_like(params[bias])
-        params[bias] = gap_bias(utils.forward(params, x)[1][pre])[None, :]
+        params[bias] = gap_bias(pre_activations(params, x)[pre])[None, :]
     _, cache = utils.forward(params, x)
-    for pre in PRE_ACTIVATIONS:
-        a = cache[pre]
+    for pre, a in pre_activations(params, x).items():
         assert np.abs(a).min() > 5 * STEP, f"{pre} has a value near the ReLU kink"
         assert 0.3 < (a > 0).mean() < 0.7, f"{pre} should have units both on and off"
     return params, x, cache
@@ -202,23 +219,25 @@ def numerical_derivative(params, x, name, index, masks):
     w = params[name]
     original = w[index]
     w[index] = original + STEP
-    y_plus, cache_plus = utils.forward(params, x)
+    y_plus, _ = utils.forward(params, x)
+    pre_plus = pre_activations(params, x)
     w[index] = original - STEP
-    y_minus, cache_minus = utils.forward(params, x)
+    y_minus, _ = utils.forward(params, x)
+    pre_minus = pre_activations(params, x)
     w[index] = original
     for pre in PRE_ACTIVATIONS:
-        assert np.array_equal(cache_plus[pre] > 0, masks[pre]), f"{name}{index}: {pre} switched"
-        assert np.array_equal(cache_minus[pre] > 0, masks[pre]), f"{name}{index}: {pre} switched"
+        assert np.array_equal(pre_plus[pre] > 0, masks[pre]), f"{name}{index}: {pre} switched"
+        assert np.array_equal(pre_minus[pre] > 0, masks[pre]), f"{name}{index}: {pre} switched"
     return np.sum((y_plus - x) ** 2 - (y_minus - x) ** 2) / (2 * STEP)
 
 
-@pytest.mark.parametrize("name", TRAINED)
+@pytest.mark.parametrize("name", utils.TRAINED)
 def test_backprop_matches_central_differences(name, kink_free_case):
     params, x, cache = kink_free_case
     grads = utils.backprop(params, cache)
-    assert set(grads) == set(TRAINED)
+    assert set(grads) == set(utils.TRAINED)
     assert grads[name].shape == params[name].shape
-    masks = {pre: cache[pre] > 0 for pre in PRE_ACTIVATIONS}
+    masks = {pre: a > 0 for pre, a in pre_activations(params, x).items()}
 
     shape = params[name].shape
     all_indices = list(np.ndindex(shape))
@@ -255,9 +274,9 @@ def test_relu_derivative_at_zero_is_zero():
     params["w_out"][:] = 0.0
     x = rng.uniform(0.0, 1.0, (4, 225))
     y, cache = utils.forward(params, x)
-    assert np.all(cache["a_out"] == 0.0)
+    assert np.all(pre_activations(params, x)["a_out"] == 0.0)
     grads = utils.backprop(params, cache)
-    assert all(np.all(grads[name] == 0.0) for name in TRAINED)
+    assert all(np.all(grads[name] == 0.0) for name in utils.TRAINED)
 
 
 # ----------------------------------------------------------------------- SGD step
@@ -268,12 +287,12 @@ def test_apply_dw_moves_exactly_the_trained_arrays():
     params = utils.init(rng)
     before = {k: v.copy() for k, v in params.items()}
     arrays = {k: params[k] for k in params}  # to check the update is in place
-    dw = {name: rng.normal(size=params[name].shape) for name in TRAINED}
+    dw = {name: rng.normal(size=params[name].shape) for name in utils.TRAINED}
     dw["w_rec"] = np.ones((75, 75))  # even a stray gradient for Layer_rec must be ignored
     dw_before = {k: v.copy() for k, v in dw.items()}
     lr = 0.25  # a power of two: lr * dw is exact, so the step is exactly - lr * dw
     utils.apply_dw(params, dw, lr)
-    for name in TRAINED:
+    for name in utils.TRAINED:
         assert np.array_equal(params[name], before[name] - lr * dw[name]), name
         assert params[name] is arrays[name], f"{name} was replaced, not updated in place"
     for name in ("w_rec", "b_rec"):
