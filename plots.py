@@ -165,9 +165,22 @@ def weights(file, params, initial, dead_units, steps, side=15, columns=15):
         ),
     ]
     rows = math.ceil(units / columns)
-    fig = Figure(figsize=(15, 0.9 * rows + 2.4), layout="constrained")
+    fig = Figure(figsize=(15, 0.9 * rows + 2.4))
+    # two by two panels, each with a narrow column for its colour bar, a gap between them
+    grid = fig.add_gridspec(
+        2,
+        5,
+        width_ratios=[1, 0.025, 0.17, 1, 0.025],
+        left=0.045,
+        right=0.955,
+        top=0.82,
+        bottom=0.05,
+        wspace=0.04,
+        hspace=0.3,
+    )
     for i, (w, title) in enumerate(panels):
-        ax = fig.add_subplot(2, 2, i + 1)
+        row, col = divmod(i, 2)
+        ax, bar_ax = fig.add_subplot(grid[row, 3 * col]), fig.add_subplot(grid[row, 3 * col + 1])
         image = mosaic(w.reshape(units, side, side), columns)
         limit = float(np.nanmax(np.abs(image))) or 1.0  # one symmetric scale per panel
         shown = ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
@@ -194,7 +207,8 @@ def weights(file, params, initial, dead_units, steps, side=15, columns=15):
                         linewidth=0.5,
                     )
                 )
-        fig.colorbar(shown, ax=ax, fraction=0.03, pad=0.01, label="weight" if i < 2 else "change")
+        bar = fig.colorbar(shown, cax=bar_ax)
+        bar.set_label("weight" if i < 2 else "change")
     if len(dead_units):
         dead = (
             f"{len(dead_units)} of {units} Layer_in units never fire on the training images: "

@@ -496,6 +496,23 @@ def make_folder(out):
 # ---------------------------------------------------------------------------- run
 
 
+class Laps:
+    """The seconds spent in each part of the run: laps(name) ends the part called name,
+    begun where the last one ended, and returns its length."""
+
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+        self.seconds = {}
+
+    def __call__(self, name):
+        now = time.perf_counter()
+        self.seconds[name], self.last = now - self.last, now
+        return self.seconds[name]
+
+    def total(self):
+        return time.perf_counter() - self.start
+
+
 def print_flushed(text=""):
     print(text, flush=True)  # at once, line by line, also into a pipe
 
@@ -511,7 +528,7 @@ def run(
     say=print_flushed,
 ):
     """The whole homework; returns what it writes to results.json. say(text) prints."""
-    started = time.perf_counter()
+    laps = Laps()
     config = {
         "steps": steps,
         "batch_size": batch_size,
@@ -522,6 +539,7 @@ def run(
     }
     x_train, x_test = load_data(train_file, test_file, batch_size)
     folder = make_folder(out)
+    laps("loading")
     say(
         f"AutoEncNetLite: {len(x_train)} training images ({shown(train_file)}), "
         f"{len(x_test)} test images ({shown(test_file)})"
@@ -533,6 +551,7 @@ def run(
 
     say(f"\nLayer_in (75 units x 225 pixels) on one batch of {batch_size} training images:")
     timing = compare_layer_in(x_train, params["w_in"], params["b_in"], batch_size)
+    laps("layer_in_timing")
     say(timing_report(timing))
 
     x_check = x_train[: min(batch_size, GRADIENT_IMAGES)]
@@ -540,9 +559,8 @@ def run(
         f"\nBackprop against central differences (step {GRADIENT_STEP:g}) on {len(x_check)} "
         "training images:"
     )
-    check_start = time.perf_counter()
     gradient_check = check_gradients(params, x_check, rng.spawn(1)[0])
-    say(gradient_report(gradient_check, time.perf_counter() - check_start))
+    say(gradient_report(gradient_check, laps("gradient_check")))
     for name, result in gradient_check.items():
         if result["max_relative_error"] > MAX_GRADIENT_ERROR:
             raise RunError(
@@ -560,9 +578,8 @@ def run(
     def report(update, losses):
         say(f"  {update:>7}  {loss_text(losses[-1]):>10}  {loss_text(losses[-100:].mean()):>20}")
 
-    train_start = time.perf_counter()
     losses = train(params, x_train, steps, batch_size, lr, rng, report)
-    train_seconds = time.perf_counter() - train_start
+    seconds_per_update = laps("training") / steps
 
     y_test, test_loss, per_image, baselines = evaluate(params, x_test, x_train)
     if not math.isfinite(test_loss):
@@ -582,17 +599,18 @@ def run(
             "arrays": gradient_check,
         },
         "losses": losses.tolist(),
-        "train_seconds": train_seconds,
-        "seconds_per_update": train_seconds / steps,
+        "seconds_per_update": seconds_per_update,
         "test_loss": test_loss,
         "test_loss_per_image": per_image.tolist(),
         "baselines": baselines,
         "final_loss_mean_last_100": float(losses[-100:].mean()),
         "dead_units": dead_units(params, x_train).tolist(),
         "warnings": [warning] if warning else [],
+        "seconds": laps.seconds,  # each part of the run; "total" is added last
     }
+    laps("testing")
     images = {"inputs": to_images(x_test), "outputs": to_images(y_test)}
-    write_outputs(folder, results, params, initial, images, started)
+    write_outputs(folder, results, params, initial, images, laps)
     stop_if_asked()  # a stop asked for while the outputs were renamed: they are whole
     say(summary(results, folder))
     if warning:
@@ -600,7 +618,7 @@ def run(
     return results
 
 
-def write_outputs(folder, results, params, initial, images, started):
+def write_outputs(folder, results, params, initial, images, laps):
     """Every output, written as one set into folder; RunError if that fails."""
     figures = {
         "learning_curve.png": lambda f: plots.learning_curve(
@@ -618,7 +636,8 @@ def write_outputs(folder, results, params, initial, images, started):
         with OutputSet(folder) as outputs:
             for name, draw in figures.items():
                 outputs.write(name, draw)
-            results["total_seconds"] = time.perf_counter() - started
+            laps("figures")
+            results["seconds"]["total"] = laps.total()
             text = json.dumps(results, indent=1, allow_nan=False)  # NaN is no JSON, and no result
             outputs.write("results.json", lambda f: f.write(text.encode()))
             outputs.write("weights.npz", lambda f: np.savez(f, **params))
@@ -631,7 +650,7 @@ def write_outputs(folder, results, params, initial, images, started):
 
 def summary(results, folder):
     losses, n_test = results["losses"], len(results["test_loss_per_image"])
-    last, baselines = losses[-100:], results["baselines"]
+    last, baselines, seconds = losses[-100:], results["baselines"], results["seconds"]
     lines = [
         "\nSummary",
         f"  final training loss   {losses[-1]:.2f} (mean of the last {len(last)} updates "
@@ -640,9 +659,10 @@ def summary(results, folder):
         f"({results['test_loss'] / n_test:.2f} per image)",
         f"  baselines on the same test images: all-zero output {baselines['zeros']:.2f}, "
         f"mean training image {baselines['mean_image']:.2f}",
-        f"  training took {results['train_seconds']:.2f} s "
-        f"({format_seconds(results['seconds_per_update'])} per update); "
-        f"the whole run {results['total_seconds']:.2f} s",
+        f"  training took {seconds['training']:.2f} s "
+        f"({format_seconds(results['seconds_per_update'])} per update); the whole run "
+        f"{seconds['total']:.2f} s (Layer_in timing {seconds['layer_in_timing']:.2f} s, "
+        f"gradient check {seconds['gradient_check']:.2f} s, figures {seconds['figures']:.2f} s)",
     ]
     return "\n".join(lines + [f"  wrote {shown(folder / name)}" for name in OUTPUTS])
 

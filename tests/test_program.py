@@ -81,7 +81,11 @@ def test_results_json_holds_the_run(default_results):
     }
     assert pathlib.Path(config["train"]).name == "images_train.pickle"
     assert pathlib.Path(config["test"]).name == "images_test.pickle"
-    assert results["train_seconds"] > 0 and results["total_seconds"] > results["train_seconds"]
+    seconds = results["seconds"]
+    parts = ("loading", "layer_in_timing", "gradient_check", "training", "testing", "figures")
+    assert list(seconds) == [*parts, "total"] and all(seconds[p] > 0 for p in parts)
+    assert sum(seconds[p] for p in parts) <= seconds["total"]
+    assert results["seconds_per_update"] == pytest.approx(seconds["training"] / 1000)
     assert set(results["baselines"]) == {"zeros", "mean_image"}
     losses = np.array(results["losses"])
     assert losses.shape == (1000,) and np.all(np.isfinite(losses))

@@ -1,57 +1,68 @@
-"""How fast is the homework run, and how close is the training loop to its matrix products?
+"""How fast is the homework run, where does its time go, and what does safe loading cost?
 
 Run from the project root:
 
     python tools/benchmark.py
 
-It measures, on this machine:
-1. the whole default run, `python train_autoenc_lite.py`, as a user starts it (wall time);
-2. the training loop of that run (1000 updates on batches of 20), per update;
-3. the nine matrix products one update needs, alone, on arrays of the same shapes
-   (four in the forward pass, five in backprop), per update.
-The ratio of 2 to 3 is what the loop costs beyond its arithmetic: NumPy's overhead per
-call, the elementwise steps, the batch draw and the SGD step.
+It measures, on this machine, best and median of REPEATS:
+1. the whole default run, `python train_autoenc_lite.py`, as a user starts it (wall
+   time, which includes starting Python and importing NumPy and Matplotlib), and the
+   parts of it that the run itself records in results.json ("seconds");
+2. the training loop (1000 updates on batches of 20), per update, against the nine
+   matrix products one update needs (four in the forward pass, five in backprop): the
+   ratio is what the loop costs beyond its arithmetic;
+3. reading the shipped training file with image_files.load_images against plain
+   pickle.load, which runs whatever a file asks and checks nothing.
 
-Timings are the best of several repeats (and their median), since a shared machine only
-ever adds time. Nothing here is asserted; it reports.
+A shared machine only ever adds time, so the best of the repeats is the figure to read;
+nothing here is asserted.
 """
 
+import json
 import pathlib
+import pickle
 import subprocess
 import sys
 import tempfile
 import time
+import timeit
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+import image_files  # noqa: E402
 import train_autoenc_lite as program  # noqa: E402
 import utils  # noqa: E402
 
 REPEATS = 5
+TRAIN_FILE = ROOT / "images_train.pickle"
 
 
 def best_and_median(times):
     return min(times), float(np.median(times))
 
 
-def whole_run():
-    """Wall time of the default run in a fresh process, results in a temporary folder."""
-    times = []
+def whole_runs():
+    """Wall time of the default run in a fresh process, and the parts it records."""
+    walls, parts = [], []
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(REPEATS):
             start = time.perf_counter()
-            subprocess.run([sys.executable, str(ROOT / "train_autoenc_lite.py"), "--out", folder],
-                           check=True, capture_output=True)  # fmt: skip
-            times.append(time.perf_counter() - start)
-    return best_and_median(times)
+            subprocess.run(
+                [sys.executable, str(ROOT / "train_autoenc_lite.py"), "--out", folder],
+                check=True,
+                capture_output=True,
+            )
+            walls.append(time.perf_counter() - start)
+            parts.append(json.loads((pathlib.Path(folder) / "results.json").read_text())["seconds"])
+    return walls, parts
 
 
 def training_loop(steps=1000, batch_size=20):
     """Seconds per update of program.train on the shipped training images."""
-    x_train = program.to_batch(utils.load_images(ROOT / "images_train.pickle"))
+    x_train = program.to_batch(image_files.load_images(TRAIN_FILE))
     times = []
     for _ in range(REPEATS):
         rng = np.random.default_rng(0)
@@ -59,7 +70,7 @@ def training_loop(steps=1000, batch_size=20):
         start = time.perf_counter()
         program.train(params, x_train, steps, batch_size, 0.001, rng)
         times.append((time.perf_counter() - start) / steps)
-    return best_and_median(times)
+    return times
 
 
 def matrix_products(steps=1000, n=20):
@@ -69,33 +80,54 @@ def matrix_products(steps=1000, n=20):
     z_in, x_reduce, z_sum, d_a_link, d_a_rec, d_a_in = (rng.random((n, 75)) for _ in range(6))
     w_in, w_out = rng.random((75, 225)), rng.random((225, 75))
     w_rec, w_link = rng.random((75, 75)), rng.random((75, 75))
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(steps):
-            x @ w_in.T  # a_in
-            z_in @ w_rec.T  # a_rec
-            x_reduce @ w_link.T  # a_link
-            z_sum @ w_out.T  # a_out
-            d_a_out.T @ z_sum  # d_w_out
-            d_a_out @ w_out  # d_z_sum
-            d_a_link.T @ x_reduce  # d_w_link
-            d_a_rec @ w_rec  # d_z_in
-            d_a_in.T @ x  # d_w_in
-        times.append((time.perf_counter() - start) / steps)
-    return best_and_median(times)
+
+    def one_update():
+        x @ w_in.T  # a_in
+        z_in @ w_rec.T  # a_rec
+        x_reduce @ w_link.T  # a_link
+        z_sum @ w_out.T  # a_out
+        d_a_out.T @ z_sum  # d_w_out
+        d_a_out @ w_out  # d_z_sum
+        d_a_link.T @ x_reduce  # d_w_link
+        d_a_rec @ w_rec  # d_z_in
+        d_a_in.T @ x  # d_w_in
+
+    return [t / steps for t in timeit.Timer(one_update).repeat(REPEATS, steps)]
+
+
+def loading(number=50):
+    """Seconds per read of the training file: load_images against pickle.load."""
+
+    def plain():
+        with open(TRAIN_FILE, "rb") as f:
+            return pickle.load(f)
+
+    safe = timeit.Timer(lambda: image_files.load_images(TRAIN_FILE)).repeat(REPEATS, number)
+    unsafe = timeit.Timer(plain).repeat(REPEATS, number)
+    return [t / number for t in safe], [t / number for t in unsafe]
+
+
+def row(label, times, scale, unit):
+    best, median = best_and_median(times)
+    return f"  {label:<44} {best * scale:9.2f} {unit:<3} {median * scale:9.2f} {unit}"
 
 
 def main():
-    us = 1e6
-    run_best, run_median = whole_run()
-    loop_best, loop_median = training_loop()
-    mm_best, mm_median = matrix_products()
-    print(f"NumPy {np.__version__}, Python {sys.version.split()[0]}, best and median of {REPEATS} repeats")
-    print(f"  whole default run (fresh process)     {run_best:8.2f} s    {run_median:8.2f} s")
-    print(f"  training loop, per update             {loop_best * us:8.1f} us   {loop_median * us:8.1f} us")
-    print(f"  its 9 matrix products, per update     {mm_best * us:8.1f} us   {mm_median * us:8.1f} us")
-    print(f"  loop / products                       {loop_best / mm_best:8.2f}      {loop_median / mm_median:8.2f}")
+    print(f"NumPy {np.__version__}, Python {sys.version.split()[0]}; best and median of {REPEATS}")
+    walls, parts = whole_runs()
+    print(row("whole default run, fresh process", walls, 1, "s"))
+    for part in parts[0]:  # what the run records of itself, after Python and the imports
+        label = (
+            "  the run's own count" if part == "total" else f"  of which {part.replace('_', ' ')}"
+        )
+        print(row(label, [p[part] for p in parts], 1, "s"))
+    loop, products = training_loop(), matrix_products()
+    print(row("training loop, per update", loop, 1e6, "us"))
+    print(row("its nine matrix products alone, per update", products, 1e6, "us"))
+    print(f"  {'loop / products':<44} {min(loop) / min(products):9.2f}")
+    safe, unsafe = loading()
+    print(row(f"image_files.load_images({TRAIN_FILE.name})", safe, 1e3, "ms"))
+    print(row(f"pickle.load({TRAIN_FILE.name}), unchecked", unsafe, 1e3, "ms"))
 
 
 if __name__ == "__main__":

@@ -96,10 +96,13 @@ def build():
     train_idx, test_idx = choose(digits.target, rng)
 
     def render_all(indices):
-        return np.array([
-            render(digits.images[i], rng.choice(HEIGHTS), *rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, 2))
-            for i in indices
-        ])  # fmt: skip
+        shifts = (-MAX_SHIFT, MAX_SHIFT + 1)
+        return np.array(
+            [
+                render(digits.images[i], rng.choice(HEIGHTS), *rng.integers(*shifts, 2))
+                for i in indices
+            ]
+        )
 
     return render_all(train_idx), render_all(test_idx), digits.target[test_idx]
 
@@ -113,7 +116,9 @@ def course_pickle(images):
     a change of those bytes alone; the result is the byte string NumPy 1.x writes.
     """
     data = pickle.dumps(np.ascontiguousarray(images, dtype=np.float64), protocol=3)
-    data = data.replace(b"cnumpy._core.multiarray\n_reconstruct\n", b"cnumpy.core.multiarray\n_reconstruct\n")
+    data = data.replace(
+        b"cnumpy._core.multiarray\n_reconstruct\n", b"cnumpy.core.multiarray\n_reconstruct\n"
+    )
     found = {arg for op, arg, _ in pickletools.genops(data) if op.name == "GLOBAL"}
     expected = {"numpy.core.multiarray _reconstruct", "numpy ndarray", "numpy dtype"}
     assert found == expected, f"unexpected pickle globals: {sorted(found)}"

@@ -1,0 +1,193 @@
+"""plots.py and tools/draw_graph.py: every figure, at the edges of what a run can give it;
+and the house rules: Matplotlib in plots.py (and tools) only, utils.py on NumPy alone."""
+
+import ast
+import io
+import pathlib
+import subprocess
+import sys
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+import plots
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def png_pixels(data):
+    """The picture a PNG holds, as an array; fails if it is not a PNG."""
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return matplotlib.image.imread(io.BytesIO(data), format="png")
+
+
+def drawn(draw, *args):
+    """draw(file, *args) into memory: (the Figure, the picture)."""
+    file = io.BytesIO()
+    fig = draw(file, *args)
+    pixels = png_pixels(file.getvalue())
+    assert pixels.std() > 0.01  # not a blank picture
+    return fig, pixels
+
+
+def texts(fig):
+    """Every piece of text in a figure, titles and labels included."""
+    return " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+
+
+@pytest.mark.parametrize("n", [1, 3, 20, 45])
+def test_test_pairs_for_any_number_of_test_images(n):
+    rng = np.random.default_rng(n)
+    inputs, outputs = rng.uniform(0, 255, (n, 15, 15)), rng.uniform(0, 255, (n, 15, 15))
+    losses = rng.uniform(0, 3, n)
+    fig, _ = drawn(plots.test_pairs, inputs, outputs, losses)
+    shown = min(n, plots.MAX_PAIRS_SHOWN)
+    assert len([ax for ax in fig.axes if ax.images]) == 2 * shown  # an input and an output each
+    assert [ax.get_ylabel() for ax in fig.axes if not ax.images] == ["pixel value"]  # colour bar
+    words = texts(fig)
+    assert f"#{shown}" in words and f"#{shown + 1}" not in words
+    assert f"loss {losses[0]:.2f}" in words
+    assert f"test loss {losses.sum():.2f} over all {n}" in words
+    assert (f"first {shown} of {n}" in words) == (n > shown)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 7, 60, 1000])
+def test_the_learning_curve_shows_every_run_on_sensible_axes(steps):
+    losses = list(400 * np.exp(-np.arange(steps) / 200) + 20)
+    config = {"steps": steps, "batch_size": 20, "lr": 0.001, "seed": 0}
+    fig, _ = drawn(plots.learning_curve, losses, config)
+    ax = fig.axes[0]
+    left, right = ax.get_xlim()
+    bottom, top = ax.get_ylim()
+    assert left <= 0 < 1 and steps < right <= steps * 1.05 + 1  # every update inside
+    assert bottom < min(losses) and max(losses) < top  # every loss inside, not on an edge
+    [line, *smooth] = ax.get_lines()
+    assert len(line.get_xdata()) == steps
+    assert (line.get_marker() == "o") == (steps <= plots.SMOOTHING)  # short runs: points
+    assert len(smooth) == (1 if steps >= 2 * plots.SMOOTHING else 0)
+    assert f"{steps} updates" in texts(fig)
+
+
+@pytest.mark.parametrize("dead", [[], [0], [3, 17, 74], list(range(75))])
+def test_the_weights_figure_crosses_out_the_dead_units(dead):
+    rng = np.random.default_rng(1)
+    params = {"w_in": rng.normal(0, 0.1, (75, 225)), "w_out": rng.normal(0, 0.1, (225, 75))}
+    initial = {name: w + rng.normal(0, 0.01, w.shape) for name, w in params.items()}
+    fig, _ = drawn(plots.weights, params, initial, dead, 1000)
+    panels = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    assert len(panels) == 4
+    for ax in panels:
+        [image] = ax.images
+        low, high = image.get_clim()
+        assert -low == high > 0  # a scale symmetric around 0
+        assert image.get_array().shape == (5 * 16 - 1, 15 * 16 - 1)  # 75 tiles of 15 x 15
+    crossed = [len(ax.patches) for ax in panels]
+    assert crossed == [len(dead), 0, len(dead), 0]  # on the Layer_in panels only
+    words = texts(fig)
+    assert ("never fire" in words) == bool(dead) and ("All 75" in words) == (not dead)
+
+
+def test_the_weights_figure_shows_each_unit_where_its_label_says():
+    """Tile p holds row p of w_in: a weight marked in unit 17 appears in that tile."""
+    params = {"w_in": np.zeros((75, 225)), "w_out": np.zeros((225, 75))}
+    params["w_in"][17, 0] = 1.0  # unit 17, pixel (0, 0)
+    fig, _ = drawn(plots.weights, params, params, [], 5)
+    image = fig.axes[0].images[0].get_array()
+    row, col = divmod(17, 15)
+    assert image[row * 16, col * 16] == 1.0
+    assert np.nansum(np.abs(image)) == 1.0
+
+
+def timing(sizes):
+    rows = [
+        {
+            "batch_size": n,
+            "scalar": {"best": 4e-4 * n},
+            "vector": {"best": 3e-6 + 2e-7 * n},
+            "speedup": 4e-4 * n / (3e-6 + 2e-7 * n),
+        }
+        for n in sizes
+    ]
+    return {"repeats": 5, "by_batch_size": rows}
+
+
+@pytest.mark.parametrize("sizes", [[1], [1, 2, 3], [1, 2, 5, 10, 20, 50, 100], [1, 20, 1000]])
+def test_the_layer_in_timing_for_any_batch_sizes(sizes):
+    fig, _ = drawn(plots.layer_in_timing, timing(sizes))
+    times, gains = fig.axes
+    assert times.get_xscale() == "log" and times.get_yscale() == "log"
+    assert [len(line.get_xdata()) for line in times.get_lines()] == [len(sizes)] * 2
+    words = texts(fig)
+    for row in timing(sizes)["by_batch_size"]:
+        assert f"{row['speedup']:.0f}x" in words  # each speed-up, written at its point
+
+
+def test_the_graph_tool_draws_every_node(tmp_path):
+    out = tmp_path / "graph.png"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "draw_graph.py"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    pixels = png_pixels(out.read_bytes())
+    assert pixels.shape[0] > 800 and pixels.std() > 0.01
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import draw_graph
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    words = texts(draw_graph.draw(io.BytesIO()))
+    for expected in (
+        "x: the input, (N, 225)",
+        "Layer_in",
+        "Layer_rec (not trained)",
+        "reduce x 3",
+        "Layer_link",
+        "z_sum = z_rec + z_link",
+        "Layer_out",
+        "L = sum((y - x) ** 2)",
+        "trained by SGD",
+        "fixed: never trained",
+        "w_rec = I",
+    ):
+        assert expected in words, expected
+    assert (ROOT / "docs" / "graph.png").read_bytes().startswith(b"\x89PNG")  # shown in README
+
+
+# ----------------------------------------------------------------- the house rules
+
+
+def imported_modules(path):
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_each_module_imports_only_what_its_room_needs():
+    stdlib = set(sys.stdlib_module_names) if hasattr(sys, "stdlib_module_names") else None
+    assert imported_modules(ROOT / "utils.py") == {"numpy"}
+    for name in ("image_files.py", "train_autoenc_lite.py", "utils.py"):
+        assert "matplotlib" not in imported_modules(ROOT / name), name
+    assert "matplotlib" in imported_modules(ROOT / "plots.py")
+    if stdlib:  # Python 3.10+: the reader needs nothing but NumPy and the standard library
+        assert imported_modules(ROOT / "image_files.py") - stdlib == {"numpy"}
+
+
+def test_no_pyplot_anywhere(tmp_path):
+    """The run draws with matplotlib.figure alone: no pyplot, so no window and no show()."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); import train_autoenc_lite as p; "
+        f"p.run(steps=2, out={str(tmp_path)!r}, say=lambda *a: None); "
+        "print('matplotlib.pyplot' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
