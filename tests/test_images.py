@@ -160,6 +160,26 @@ def test_real_pickles_cover_both_numpy_generations():
     assert ops.count("TUPLE") >= 2  # the arguments: (data, dtype, shape, "K", axis order)
 
 
+def older_numpy(data):
+    """A NumPy 1.x pickle as NumPy before 1.16 wrote it, the course's gift-pack files among
+    them: numpy.dtype's align and copy flags as the ints 0 and 1, not False and True."""
+    return data.replace(b"f8q\x08\x89\x88\x87", b"f8q\x08K\x00K\x01\x87")
+
+
+def test_pickles_of_older_numpy_load_as_the_course_files_do(tmp_path):
+    data = older_numpy(NUMPY1_PROTOCOL3)
+    assert data != NUMPY1_PROTOCOL3
+    expected = pickle.loads(data)  # what NumPy itself makes of it
+    images = np.repeat(np.kron(expected, np.ones((1, 8, 8)))[:, :15, :15], 2, axis=0)
+    path = tmp_path / "old.pickle"
+    path.write_bytes(older_numpy(make_images.course_pickle(images)))
+    assert b"K\x00K\x01" in path.read_bytes()
+    assert np.array_equal(load_images(path), images)
+    for flag in (b"K\x02", b"N", b"X\x01\x00\x00\x001"):  # no flag but 0, 1, False, True
+        bad = data.replace(b"K\x00K\x01", b"K\x00" + flag)
+        assert "calls numpy.dtype with arguments other than" in refusal_of(bad, tmp_path)
+
+
 @pytest.mark.parametrize("path", REAL_PICKLES, ids=lambda p: p.stem)
 def test_real_numpy_pickles_load(path):
     loaded = load_images(path)
