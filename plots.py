@@ -25,6 +25,11 @@ DPI = 110
 SMOOTHING = 50  # updates in the learning curve's moving average
 
 
+def count(n, noun):
+    """'1 update', '2 updates'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def save(fig, file):
     """fig as PNG into file; returns fig, for a look at its axes."""
     fig.savefig(file, format="png", dpi=DPI)
@@ -64,10 +69,11 @@ def learning_curve(file, losses, config):
     ax.set_yscale("log")
     ax.set_xlabel("update")
     ax.set_ylabel(
-        f"training loss: sum of squared errors\nover a batch of {batch_size} images (log scale)"
+        "training loss: sum of squared errors\n"
+        f"over a batch of {count(batch_size, 'image')} (log scale)"
     )
     ax.set_title(
-        f"AutoEncNetLite learning curve: SGD, {steps} updates, batch {batch_size}, "
+        f"AutoEncNetLite learning curve: SGD, {count(steps, 'update')}, batch {batch_size}, "
         f"lr {lr:g}, seed {seed}",
         fontsize=10,
     )
@@ -158,10 +164,13 @@ def weights(file, params, initial, dead_units, steps, side=15, columns=15):
     panels = [
         (w_in, "Layer_in: row p of w_in, the pixels that raise (red) or lower (blue) unit p"),
         (w_out.T, "Layer_out: column p of w_out, what unit p of z_sum adds to each pixel"),
-        (w_in - w_in_start, f"Layer_in: what {steps} updates changed in w_in (trained - initial)"),
+        (
+            w_in - w_in_start,
+            f"Layer_in: what {count(steps, 'update')} changed in w_in (trained - initial)",
+        ),
         (
             w_out.T - w_out_start.T,
-            f"Layer_out: what {steps} updates changed in w_out (trained - initial)",
+            f"Layer_out: what {count(steps, 'update')} changed in w_out (trained - initial)",
         ),
     ]
     rows = math.ceil(units / columns)

@@ -360,6 +360,11 @@ def shown(path):
     return text if text.isprintable() else repr(text)
 
 
+def count(n, noun):
+    """'1 update', '2 updates'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def loss_text(loss):
     """A loss for the progress table: two decimals, or three digits once it is huge."""
     return f"{loss:.2f}" if loss < 1e6 else f"{loss:.3g}"
@@ -541,23 +546,23 @@ def run(
     folder = make_folder(out)
     laps("loading")
     say(
-        f"AutoEncNetLite: {len(x_train)} training images ({shown(train_file)}), "
-        f"{len(x_test)} test images ({shown(test_file)})"
+        f"AutoEncNetLite: {count(len(x_train), 'training image')} ({shown(train_file)}), "
+        f"{count(len(x_test), 'test image')} ({shown(test_file)})"
     )
 
     rng = np.random.default_rng(seed)  # the run's one source of randomness
     params = utils.init(rng)
     initial = {name: params[name].copy() for name in ("w_in", "w_out")}  # for weights.png
 
-    say(f"\nLayer_in (75 units x 225 pixels) on one batch of {batch_size} training images:")
+    say(f"\nLayer_in (75 units x 225 pixels) on {count(batch_size, 'training image')}:")
     timing = compare_layer_in(x_train, params["w_in"], params["b_in"], batch_size)
     laps("layer_in_timing")
     say(timing_report(timing))
 
     x_check = x_train[: min(batch_size, GRADIENT_IMAGES)]
     say(
-        f"\nBackprop against central differences (step {GRADIENT_STEP:g}) on {len(x_check)} "
-        "training images:"
+        f"\nBackprop against central differences (step {GRADIENT_STEP:.0e}) on "
+        f"{count(len(x_check), 'training image')}:"
     )
     gradient_check = check_gradients(params, x_check, rng.spawn(1)[0])
     say(gradient_report(gradient_check, laps("gradient_check")))
@@ -570,8 +575,8 @@ def run(
             )
 
     say(
-        f"\nTraining: {steps} SGD updates, batches of {batch_size} random images, lr {lr:g}, "
-        f"seed {seed}"
+        f"\nTraining: {count(steps, 'SGD update')}, batches of "
+        f"{count(batch_size, 'random image')}, lr {lr:g}, seed {seed}"
     )
     say(f"  {'update':>7}  {'loss':>10}  {'mean of the last 100':>20}")
 
@@ -653,16 +658,18 @@ def summary(results, folder):
     last, baselines, seconds = losses[-100:], results["baselines"], results["seconds"]
     lines = [
         "\nSummary",
-        f"  final training loss   {losses[-1]:.2f} (mean of the last {len(last)} updates "
+        f"  final training loss   {losses[-1]:.2f} (mean of the last {count(len(last), 'update')} "
         f"{sum(last) / len(last):.2f}; first update {losses[0]:.2f})",
-        f"  test loss             {results['test_loss']:.2f} over {n_test} test images "
+        f"  test loss             {results['test_loss']:.2f} over {count(n_test, 'test image')} "
         f"({results['test_loss'] / n_test:.2f} per image)",
         f"  baselines on the same test images: all-zero output {baselines['zeros']:.2f}, "
         f"mean training image {baselines['mean_image']:.2f}",
         f"  training took {seconds['training']:.2f} s "
-        f"({format_seconds(results['seconds_per_update'])} per update); the whole run "
-        f"{seconds['total']:.2f} s (Layer_in timing {seconds['layer_in_timing']:.2f} s, "
-        f"gradient check {seconds['gradient_check']:.2f} s, figures {seconds['figures']:.2f} s)",
+        f"({format_seconds(results['seconds_per_update'])} per update)",
+        f"  the run took {seconds['total']:.2f} s once Python had loaded NumPy and Matplotlib: "
+        f"Layer_in timing {seconds['layer_in_timing']:.2f} s,",
+        f"  gradient check {seconds['gradient_check']:.2f} s, training "
+        f"{seconds['training']:.2f} s, figures {seconds['figures']:.2f} s",
     ]
     return "\n".join(lines + [f"  wrote {shown(folder / name)}" for name in OUTPUTS])
 

@@ -397,6 +397,31 @@ def test_memory_a_file_that_says_it_is_empty_is_read_within_the_limit():
     assert "is not a pickle file" in refusal("/proc/self/status")
 
 
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_memory_a_large_honest_file_takes_about_twice_its_size(protocol, tmp_path):
+    """Besides the float64 array it returns, load_images needs at most about twice the
+    file's size (protocol 2, whose bytes travel as text, is the dearest); measured as the
+    peak resident memory of a fresh process."""
+    pytest.importorskip("resource")
+    images = np.random.default_rng(0).integers(0, 256, (12_000, 15, 15)).astype(np.float64)
+    path = tmp_path / "large.pickle"
+    path.write_bytes(pickle.dumps(images, protocol=protocol))
+    code = (
+        "import resource, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import image_files\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"images = image_files.load_images({str(path)!r})\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, images.nbytes)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    grown, result_bytes = map(int, done.stdout.split())
+    grown *= 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, else KiB
+    beyond_result = grown - result_bytes
+    assert beyond_result <= 2.2 * path.stat().st_size, (beyond_result, path.stat().st_size)
+
+
 def huge_integer_shape_pickle(references):
     """The CPU attack: an array state whose shape holds `references` references (through
     the memo) to one integer of 20,000 digits."""

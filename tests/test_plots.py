@@ -66,7 +66,8 @@ def test_the_learning_curve_shows_every_run_on_sensible_axes(steps):
     assert len(line.get_xdata()) == steps
     assert (line.get_marker() == "o") == (steps <= plots.SMOOTHING)  # short runs: points
     assert len(smooth) == (1 if steps >= 2 * plots.SMOOTHING else 0)
-    assert f"{steps} updates" in texts(fig)
+    assert f"SGD, {plots.count(steps, 'update')}, batch 20" in texts(fig)
+    assert plots.count(1, "update") == "1 update" and plots.count(2, "update") == "2 updates"
 
 
 @pytest.mark.parametrize("dead", [[], [0], [3, 17, 74], list(range(75))])

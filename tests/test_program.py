@@ -252,7 +252,7 @@ def test_short_runs_report_progress_and_draw_their_curve(steps, rows, tmp_path):
     assert progress == rows
     assert len(results["losses"]) == steps
     assert (tmp_path / "learning_curve.png").read_bytes().startswith(PNG_SIGNATURE)
-    mean = f"mean of the last {min(steps, 100)} updates"
+    mean = f"mean of the last {program.count(min(steps, 100), 'update')}"
     assert any(mean in line for line in lines)
 
 
