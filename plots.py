@@ -19,7 +19,7 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 DPI = 110
 SMOOTHING = 50  # updates in the learning curve's moving average
@@ -28,6 +28,14 @@ SMOOTHING = 50  # updates in the learning curve's moving average
 def count(n, noun):
     """'1 update', '2 updates'."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def plain_log_ticks(axis):
+    """Ticks of a log axis at 1, 2 and 5 times each power of ten, labelled as plain numbers
+    (20, 50, 100), the same under every Matplotlib version."""
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def save(fig, file):
@@ -67,6 +75,7 @@ def learning_curve(file, losses, config):
     ax.set_xlim(0, len(losses) + max(1, len(losses) / 50))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
     ax.set_xlabel("update")
     ax.set_ylabel(
         "training loss: sum of squared errors\n"
@@ -260,6 +269,7 @@ def layer_in_timing(file, timing):
     )
     times.set_xlabel("batch size N (images per call)")
     times.set_ylabel("time per call (ms, log scale), best of repeats")
+    plain_log_ticks(times.yaxis)
     times.set_title(
         f"Layer_in, z_in = ReLU(x w_in^T + b_in): time per call (best of {repeats})", fontsize=10
     )

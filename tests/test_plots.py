@@ -67,6 +67,8 @@ def test_the_learning_curve_shows_every_run_on_sensible_axes(steps):
     assert (line.get_marker() == "o") == (steps <= plots.SMOOTHING)  # short runs: points
     assert len(smooth) == (1 if steps >= 2 * plots.SMOOTHING else 0)
     assert f"SGD, {plots.count(steps, 'update')}, batch 20" in texts(fig)
+    labels = [label.get_text() for label in ax.get_yticklabels() if label.get_text()]
+    assert labels and all(float(text) > 0 for text in labels)  # plain numbers: 20, 50, 100
     assert plots.count(1, "update") == "1 update" and plots.count(2, "update") == "2 updates"
 
 
@@ -118,6 +120,7 @@ def test_the_layer_in_timing_for_any_batch_sizes(sizes):
     fig, _ = drawn(plots.layer_in_timing, timing(sizes))
     times, gains = fig.axes
     assert times.get_xscale() == "log" and times.get_yscale() == "log"
+    assert all(float(label.get_text()) > 0 for label in times.get_yticklabels() if label.get_text())
     assert [len(line.get_xdata()) for line in times.get_lines()] == [len(sizes)] * 2
     words = texts(fig)
     for row in timing(sizes)["by_batch_size"]:
