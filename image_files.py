@@ -27,11 +27,13 @@ Everything the file controls is bounded (see the constants below): its size, bef
 read; the number of opcodes; the stack, the memo (a value may be fetched only from where
 one was stored) and how deeply tuples nest; integers (32 bits) and array dimensions; type
 codes, names and byte orders, which must come from short fixed lists. So no file, however
-crafted, makes it run code, hang, or take more than a few times its own size in memory.
+crafted, makes it run code or hang, and beside the array it returns, reading takes at most
+about twice the file's size in memory.
 
-Left out on purpose: pickle protocols 0 and 1 (NumPy never needs them), arrays of objects,
-strings or records, and out-of-band buffers. `load_images` raises `ImageFileError`, a
-ValueError whose one-line message starts with the path, for any file it does not read.
+Left out on purpose: pickle protocols 0 and 1 and Python 2's pickles (NumPy under Python 3
+never writes them), arrays of objects, strings or records, and out-of-band buffers.
+`load_images` raises `ImageFileError`, a ValueError whose one-line message starts with the
+path, for any file it does not read.
 """
 
 import math
@@ -197,8 +199,8 @@ _Bytes = (bytes, memoryview)  # raw data from the file: bytes, or a view of the 
 class _Array(namedtuple("_Array", "shape dtype order data axes")):
     """A pickled array, described: made into a NumPy array only by to_numpy().
 
-    shape: the dimensions as stored; dtype: a _Dtype; order: "C" or "F" (how the raw
-    bytes run), or "K" with axes: the stored array must be transposed by axes.
+    shape: the dimensions as stored; dtype: a _Dtype; order: "C" or "F", how the raw bytes
+    run; axes: None, or (protocol 5's "K" order) the transpose of the stored C-ordered array.
     """
 
     def final_shape(self):

@@ -479,7 +479,7 @@ def make_folder(out):
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise InputError(f"--out {shown(out)}: is a file, not a folder") from None
+        raise InputError(f"--out {shown(out)}: exists and is not a folder") from None
     except OSError as e:
         raise InputError(
             f"--out {shown(out)}: cannot make the folder ({e.strerror or e})"

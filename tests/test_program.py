@@ -323,7 +323,7 @@ def bad_inputs(tmp):
         "test file wrong shape": (["--test", str(tmp / "flat.pickle")], "(20, 225)"),
         "test file of text": (["--test", str(tmp / "a_file")], "not a pickle"),
         "hostile test file": (["--test", hostile], "refused"),
-        "out is a file": (["--out", str(tmp / "a_file")], "is a file, not a folder"),
+        "out is a file": (["--out", str(tmp / "a_file")], "a_file: exists and is not a folder"),
         "out below a file": (["--out", str(tmp / "a_file" / "r")], "cannot make the folder"),
         "out empty": (["--out", ""], "--out: an empty name"),
         "out name too long": (["--out", str(tmp / ("x" * 300))], "(File name too long)"),
