@@ -130,13 +130,13 @@ def test_pairs(file, inputs, outputs, losses, per_row=10):
             top.set_ylabel("input", fontsize=10)
             bottom.set_ylabel("output", fontsize=10)
     fig.colorbar(gray, cax=fig.add_subplot(grid[: min(2, 3 * bands - 1), -1]), label="pixel value")
-    shown = (
+    which = (
         f"The {n} test images"
         if n == len(inputs)
         else f"The first {n} of {len(inputs)} test images"
     )
     fig.suptitle(
-        f"{shown} (input) and the trained network's reconstructions (output),\n"
+        f"{which} (input) and the trained network's reconstructions (output),\n"
         f"on one gray scale 0..255; test loss {test_loss:.2f} over all {len(inputs)} "
         "(sum of squared errors, pixels scaled to [0, 1])",
         fontsize=10,
@@ -201,7 +201,7 @@ def weights(file, params, initial, dead_units, steps, side=15, columns=15):
         ax, bar_ax = fig.add_subplot(grid[row, 3 * col]), fig.add_subplot(grid[row, 3 * col + 1])
         image = mosaic(w.reshape(units, side, side), columns)
         limit = float(np.nanmax(np.abs(image))) or 1.0  # one symmetric scale per panel
-        shown = ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        tiles = ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set_title(title, fontsize=10)
         ax.set_xticks([c * (side + 1) + side / 2 - 0.5 for c in range(columns)])
         ax.set_xticklabels([f"+{c}" for c in range(columns)], fontsize=7)
@@ -225,7 +225,7 @@ def weights(file, params, initial, dead_units, steps, side=15, columns=15):
                         linewidth=0.5,
                     )
                 )
-        bar = fig.colorbar(shown, cax=bar_ax)
+        bar = fig.colorbar(tiles, cax=bar_ax)
         bar.set_label("weight" if i < 2 else "change")
     if len(dead_units):
         dead = (

@@ -156,6 +156,24 @@ def test_forward_matches_the_spec_equations(n):
     assert 0 < np.count_nonzero(y) < y.size
 
 
+def test_forward_computes_layer_in_with_forward_in_vector(monkeypatch):
+    """Layer_in is written once: forward calls forward_in_vector rather than repeating it."""
+    calls = []
+    real = utils.forward_in_vector
+
+    def spy(x, w_in, b_in):
+        calls.append((x, w_in, b_in))
+        return real(x, w_in, b_in)
+
+    monkeypatch.setattr(utils, "forward_in_vector", spy)
+    params = utils.init(0)
+    x = np.random.default_rng(0).uniform(size=(4, 225))
+    _, cache = utils.forward(params, x)
+    [(x_seen, w_seen, b_seen)] = calls
+    assert x_seen is x and w_seen is params["w_in"] and b_seen is params["b_in"]
+    assert np.array_equal(cache["z_in"], real(x, params["w_in"], params["b_in"]))
+
+
 # ---------------------------------------------------------------------------- loss
 
 
