@@ -383,7 +383,7 @@ def table(rows, left=1):
     )
 
 
-def timing_report(timing):
+def timing_report(timing, folder):
     """Today's table for the training batch size, then the speed-up at every size."""
     [row] = [
         r for r in timing["by_batch_size"] if r["batch_size"] == timing["difference_batch_size"]
@@ -405,7 +405,7 @@ def timing_report(timing):
             table(cells),
             f"  vector form {row['speedup']:.0f}x faster (best against best); largest difference "
             f"between the two outputs {timing['max_difference']:.1e}",
-            f"  speed-up by batch size (results/layer_in_timing.png): {speedups}",
+            f"  speed-up by batch size ({shown(folder / 'layer_in_timing.png')}): {speedups}",
         ]
     )
 
@@ -557,7 +557,7 @@ def run(
     say(f"\nLayer_in (75 units x 225 pixels) on {count(batch_size, 'training image')}:")
     timing = compare_layer_in(x_train, params["w_in"], params["b_in"], batch_size)
     laps("layer_in_timing")
-    say(timing_report(timing))
+    say(timing_report(timing, folder))
 
     x_check = x_train[: min(batch_size, GRADIENT_IMAGES)]
     say(

@@ -394,6 +394,7 @@ def test_out_is_relative_to_the_current_folder(tmp_path):
         program.OUTPUTS
     )
     assert "wrote here/there/weights.png" in done.stdout
+    assert "speed-up by batch size (here/there/layer_in_timing.png)" in done.stdout
 
 
 # ---------------------------------------------------------------- divergence
