@@ -46,7 +46,8 @@ from collections import namedtuple
 
 import numpy as np
 
-SIDE = 15  # the course's images are SIDE x SIDE pixels
+import report
+from utils import SIDE
 
 MAX_FILE_BYTES = 256 * 2**20  # 256 MiB: the course's training file is 1.8 MB
 MAX_IMAGES = MAX_FILE_BYTES // (SIDE * SIDE * 8)  # 149,130: at most 256 MiB as float64, too
@@ -56,7 +57,6 @@ MAX_MARKS = 4  # MARKs open at once (a pickled array nests 2)
 MAX_TUPLE_ITEMS = 32  # the longest tuple of a pickled array is a dtype's state, of 9 items
 MAX_NDIM = 32  # dimensions of an array (NumPy 1.x's own limit)
 MAX_NAME_BYTES = 256  # a module or global name in the file
-MAX_MESSAGE_EXCERPT = 40  # characters of a value from the file quoted in a message
 
 # The number types an image file may hold: "i" signed, "u" unsigned integers, "f" floats,
 # with their size in bytes. Nothing else is ever turned into a NumPy dtype.
@@ -84,7 +84,7 @@ def load_images(path):
         data = _read_file(path)
         array = _check_images(_ArrayMachine(data).run().to_numpy())
     except _Refused as why:
-        raise ImageFileError(f"{_shown_path(path)}: {why}") from None
+        raise ImageFileError(f"{report.shown(path)}: {why}") from None
     return array
 
 
@@ -161,10 +161,11 @@ def _os_reason(error):
     return getattr(error, "strerror", None) or str(error)
 
 
-def _shown_path(path):
-    """The path as given, or escaped (repr) if it holds characters a terminal would act on."""
-    text = os.fsdecode(path) if isinstance(path, bytes) else str(os.fspath(path))
-    return text if text.isprintable() else repr(text)
+def _global_name(module, name):
+    """module.name for a message, each part cut short before they are joined (a name
+    from the file can be as long as the file)."""
+    start = module[: report.MAX_QUOTED] + "." + name[: report.MAX_QUOTED]
+    return report.quoted(start, length=len(module) + 1 + len(name))
 
 
 def _excerpt(value):
@@ -172,11 +173,9 @@ def _excerpt(value):
     does (newlines, escapes and bidirectional marks become visible) and cut short;
     anything larger only named."""
     if type(value) is _Global:
-        return _excerpt(f"{value.module}.{value.name}")
+        return _global_name(value.module, value.name)
     if isinstance(value, (str, bytes, memoryview)):
-        cut = value[:MAX_MESSAGE_EXCERPT]
-        more = f"... ({len(value):,} in all)" if len(value) > MAX_MESSAGE_EXCERPT else ""
-        return repr(bytes(cut) if isinstance(cut, memoryview) else cut) + more
+        return report.quoted(value)
     if value is None or type(value) in (bool, int):
         return repr(value)
     if type(value) is tuple:
@@ -478,7 +477,7 @@ class _ArrayMachine:
     def global_value(self, module, name):
         if (module, name) not in _CALLS:
             raise _Refused(
-                f"asks for the global {_excerpt(f'{module}.{name}')}, which a "
+                f"asks for the global {_global_name(module, name)}, which a "
                 "pickled array of images never needs; refused, and nothing in the "
                 "file was run"
             )

@@ -4,30 +4,32 @@ Matplotlib is imported here and nowhere else. Figures are made with matplotlib.f
 directly, not through pyplot: no window, no backend to choose, no display needed, nothing
 kept between figures, and nothing that could block a headless run.
 
-- learning_curve: the loss of every update, with its moving average;
-- test_pairs: each test image above the trained network's reconstruction of it;
+- learning_curve: the loss of every update, with its moving mean;
+- test_pairs: each test image above the trained network's reconstruction of it, all in one
+  mosaic image (one image is far quicker to draw than two axes a pair);
 - weights: what each hidden unit responds to (rows of w_in) and paints (columns of w_out),
   as 15 x 15 tiles, trained and as changed by training;
 - layer_in_timing: Layer_in's scalar and vector forms, time per call against batch size.
 
 Each takes plain NumPy arrays, numbers and the run's own dicts, writes the PNG and returns
-the Figure; none computes anything the run reports.
+the Figure; none computes anything the run reports. all_figures draws the run's four.
 """
 
+import io
+import logging
 import math
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+logging.getLogger("matplotlib").addHandler(logging.NullHandler())  # no lines of its own
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
+
+from report import count  # noqa: E402
+from utils import SIDE  # noqa: E402
 
 DPI = 110
-SMOOTHING = 50  # updates in the learning curve's moving average
-
-
-def count(n, noun):
-    """'1 update', '2 updates'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def plain_log_ticks(axis):
@@ -47,15 +49,16 @@ def save(fig, file):
 # ------------------------------------------------------------------ learning curve
 
 
-def learning_curve(file, losses, config):
+def learning_curve(file, losses, config, window):
     """losses: the loss of each update, on its batch, before its step; config: the run's
-    steps, batch_size, lr and seed."""
-    losses = np.asarray(losses)
+    steps, batch_size, lr and seed; window: the updates in the moving mean (the progress
+    table's too). The loss axis is logarithmic unless some loss is 0."""
+    losses = np.asarray(losses, dtype=float)
     steps, batch_size, lr, seed = (config[k] for k in ("steps", "batch_size", "lr", "seed"))
     updates = np.arange(1, len(losses) + 1)
     fig = Figure(figsize=(7.5, 4.2))
     ax = fig.add_subplot()
-    few = len(losses) <= SMOOTHING  # a short run: show each point
+    few = len(losses) <= 50  # a short run: show each point
     ax.plot(
         updates,
         losses,
@@ -66,20 +69,23 @@ def learning_curve(file, losses, config):
         markersize=4,
         label="loss of each update's batch",
     )
-    if len(losses) >= 2 * SMOOTHING:
-        smooth = np.convolve(losses, np.ones(SMOOTHING) / SMOOTHING, mode="valid")
-        centres = updates[SMOOTHING - 1 :] - (SMOOTHING - 1) / 2
-        ax.plot(
-            centres, smooth, color="tab:blue", linewidth=2, label=f"mean over {SMOOTHING} updates"
-        )
+    if window > 1 and len(losses) >= 2 * window:
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        centres = updates[window - 1 :] - (window - 1) / 2
+        label = f"mean over {window} updates"
+        ax.plot(centres, smooth, color="tab:blue", linewidth=2, label=label)
     ax.set_xlim(0, len(losses) + max(1, len(losses) / 50))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_yscale("log")
-    plain_log_ticks(ax.yaxis)
+    log = bool(np.all(losses > 0))
+    if log:
+        ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
+    else:
+        ax.set_ylim(-0.05 * max(losses.max(), 1.0), 1.05 * max(losses.max(), 1.0))
     ax.set_xlabel("update")
     ax.set_ylabel(
         "training loss: sum of squared errors\n"
-        f"over a batch of {count(batch_size, 'image')} (log scale)"
+        f"over a batch of {count(batch_size, 'image')} " + ("(log scale)" if log else "")
     )
     ax.set_title(
         f"AutoEncNetLite learning curve: SGD, {count(steps, 'update')}, batch {batch_size}, "
@@ -95,56 +101,7 @@ def learning_curve(file, losses, config):
 # ---------------------------------------------------------------------- test pairs
 
 MAX_PAIRS_SHOWN = 40  # test images drawn (the test loss counts them all)
-
-
-def test_pairs(file, inputs, outputs, losses, per_row=10):
-    """inputs, outputs: (N, 15, 15) on the pixel scale 0..255; losses: each image's loss.
-
-    Each test image is drawn above its reconstruction, both on one gray scale.
-    """
-    test_loss = sum(losses)
-    n = min(len(inputs), MAX_PAIRS_SHOWN)
-    per_row = min(n, per_row)
-    bands = math.ceil(n / per_row)  # a band: a row of inputs over the row of their outputs
-    fig = Figure(figsize=(0.95 * per_row + 1.6, 2.3 * bands + 0.9))
-    # rows: input, output, gap, input, output, gap, ...; the last column holds the colour bar
-    grid = fig.add_gridspec(
-        3 * bands - 1,
-        per_row + 1,
-        height_ratios=([1, 1, 0.45] * bands)[:-1],
-        width_ratios=[1] * per_row + [0.25],
-        hspace=0.12,
-        wspace=0.1,
-    )
-    for i in range(n):
-        band, col = divmod(i, per_row)
-        top, bottom = fig.add_subplot(grid[3 * band, col]), fig.add_subplot(grid[3 * band + 1, col])
-        gray = top.imshow(inputs[i], cmap="gray", vmin=0, vmax=255)
-        bottom.imshow(outputs[i], cmap="gray", vmin=0, vmax=255)
-        top.set_title(f"#{i + 1}", fontsize=9)
-        bottom.set_xlabel(f"loss {losses[i]:.2f}", fontsize=8)
-        for ax in (top, bottom):
-            ax.set_xticks([])
-            ax.set_yticks([])
-        if col == 0:
-            top.set_ylabel("input", fontsize=10)
-            bottom.set_ylabel("output", fontsize=10)
-    fig.colorbar(gray, cax=fig.add_subplot(grid[: min(2, 3 * bands - 1), -1]), label="pixel value")
-    which = (
-        f"The {n} test images"
-        if n == len(inputs)
-        else f"The first {n} of {len(inputs)} test images"
-    )
-    fig.suptitle(
-        f"{which} (input) and the trained network's reconstructions (output),\n"
-        f"on one gray scale 0..255; test loss {test_loss:.2f} over all {len(inputs)} "
-        "(sum of squared errors, pixels scaled to [0, 1])",
-        fontsize=10,
-    )
-    return save(fig, file)
-
-
-# ------------------------------------------------------------------------- weights
+PER_ROW = 10  # pairs side by side
 
 
 def mosaic(tiles, columns):
@@ -158,7 +115,82 @@ def mosaic(tiles, columns):
     return image
 
 
-def weights(file, params, initial, dead_units, steps, side=15, columns=15):
+GAP = 5  # blank pixel rows between two bands of pairs
+
+
+def pairs_mosaic(inputs, outputs, per_row):
+    """(N, 15, 15) inputs and outputs -> one image of bands: a row of `per_row` inputs
+    directly above the row of their outputs, a NaN line between tiles, GAP rows between
+    bands. Band b starts at pixel row b * (2 * 15 + 1 + GAP)."""
+    side = inputs.shape[1]
+    blank = np.full((-len(inputs) % per_row, side, side), np.nan)  # fills the last band
+    ins, outs = np.concatenate([inputs, blank]), np.concatenate([outputs, blank])
+    gap = np.full((GAP, per_row * (side + 1) - 1), np.nan)
+    parts = []
+    for i in range(0, len(ins), per_row):
+        parts += [
+            gap,
+            mosaic(np.concatenate([ins[i : i + per_row], outs[i : i + per_row]]), per_row),
+        ]
+    return np.vstack(parts[1:])
+
+
+def test_pairs(file, inputs, outputs, losses):
+    """inputs, outputs: (N, 15, 15) on the pixel scale 0..255; losses: each image's loss.
+
+    Each test image is drawn directly above its reconstruction, on one gray scale 0..255.
+    """
+    n = min(len(inputs), MAX_PAIRS_SHOWN)
+    per_row = min(n, PER_ROW)
+    image = pairs_mosaic(inputs[:n], outputs[:n], per_row)
+    band_height = 2 * SIDE + 1 + GAP
+    bands = math.ceil(n / per_row)
+    fig = Figure(figsize=(0.95 * per_row + 1.8, 2.3 * bands + 1.0))
+    ax = fig.add_axes((0.09, 0.04, 0.78, 0.96 - 1.0 / (2.3 * bands + 1.0)))
+    gray = ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    gray.cmap.set_bad("white")
+    ax.set_xticks([c * (SIDE + 1) + (SIDE - 1) / 2 for c in range(per_row)])
+    ax.set_xticklabels([])
+    rows = [
+        (b * band_height + (SIDE - 1) / 2, b * band_height + SIDE + 1 + (SIDE - 1) / 2)
+        for b in range(bands)
+    ]
+    ax.set_yticks([y for pair in rows for y in pair])
+    ax.set_yticklabels(["input", "output"] * bands, fontsize=10)
+    ax.tick_params(length=0)
+    for edge in ax.spines.values():
+        edge.set_visible(False)
+    for i in range(n):
+        band, col = divmod(i, per_row)
+        x = col * (SIDE + 1) + (SIDE - 1) / 2
+        ax.text(x, band * band_height - 1, f"#{i + 1}", ha="center", va="bottom", fontsize=8)
+        ax.text(
+            x,
+            band * band_height + 2 * SIDE + 1.5,
+            f"loss {losses[i]:.2f}",
+            ha="center",
+            va="top",
+            fontsize=7,
+        )
+    fig.colorbar(gray, cax=fig.add_axes((0.9, 0.3, 0.02, 0.4)), label="pixel value")
+    which = (
+        f"The {n} test images"
+        if n == len(inputs)
+        else (f"The first {n} of {len(inputs)} test images")
+    )
+    fig.suptitle(
+        f"{which} (input) and the trained network's reconstructions (output),\n"
+        f"on one gray scale 0..255; test loss {sum(losses):.2f} over all {len(inputs)} "
+        "(sum of squared errors, pixels scaled to [0, 1])",
+        fontsize=10,
+    )
+    return save(fig, file)
+
+
+# ------------------------------------------------------------------------- weights
+
+
+def weights(file, params, initial, dead_units, steps, columns=15):
     """What the hidden units learned, as 15 x 15 tiles, one per unit p = 0..74.
 
     params, initial: w_in and w_out, trained and at the start. w_in (75, 225): row p is
@@ -182,7 +214,7 @@ def weights(file, params, initial, dead_units, steps, side=15, columns=15):
             f"Layer_out: what {count(steps, 'update')} changed in w_out (trained - initial)",
         ),
     ]
-    rows = math.ceil(units / columns)
+    side, rows = SIDE, math.ceil(units / columns)
     fig = Figure(figsize=(15, 0.9 * rows + 2.4))
     # two by two panels, each with a narrow column for its colour bar, a gap between them
     grid = fig.add_gridspec(
@@ -203,13 +235,12 @@ def weights(file, params, initial, dead_units, steps, side=15, columns=15):
         limit = float(np.nanmax(np.abs(image))) or 1.0  # one symmetric scale per panel
         tiles = ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set_title(title, fontsize=10)
-        ax.set_xticks([c * (side + 1) + side / 2 - 0.5 for c in range(columns)])
-        ax.set_xticklabels([f"+{c}" for c in range(columns)], fontsize=7)
-        ax.set_yticks([r * (side + 1) + side / 2 - 0.5 for r in range(rows)])
-        ax.set_yticklabels([f"unit {r * columns}" for r in range(rows)], fontsize=7)
-        ax.tick_params(length=0)
-        for edge in ax.spines.values():
-            edge.set_visible(False)
+        ax.set_axis_off()  # tiles labelled by text: far quicker to draw than 100 ticks
+        for c in range(columns):  # tile (r, c) is unit r * columns + c
+            ax.text(c * (side + 1) + (side - 1) / 2, -1, f"+{c}", ha="center", fontsize=7)
+        for r in range(rows):
+            y = r * (side + 1) + (side - 1) / 2
+            ax.text(-1.5, y, f"unit {r * columns}", ha="right", va="center", fontsize=7)
         if i % 2 == 0:  # Layer_in panels: cross out the dead units
             for p in dead_units:
                 r, c = divmod(int(p), columns)
@@ -249,8 +280,9 @@ def weights(file, params, initial, dead_units, steps, side=15, columns=15):
 
 
 def layer_in_timing(file, timing):
-    """timing: the run's, with the best seconds per call of each form at each batch size."""
-    rows, repeats = timing["by_batch_size"], timing["repeats"]
+    """timing: the run's, with the best seconds per call of each form at each batch size,
+    and whether the machine was steady enough there for the speed-up to mean much."""
+    rows = timing["by_batch_size"]
     sizes = np.array([row["batch_size"] for row in rows])
     scalar = np.array([row["scalar"]["best"] for row in rows])
     vector = np.array([row["vector"]["best"] for row in rows])
@@ -270,14 +302,12 @@ def layer_in_timing(file, timing):
     times.set_xlabel("batch size N (images per call)")
     times.set_ylabel("time per call (ms, log scale), best of repeats")
     plain_log_ticks(times.yaxis)
-    times.set_title(
-        f"Layer_in, z_in = ReLU(x w_in^T + b_in): time per call (best of {repeats})", fontsize=10
-    )
+    times.set_title("Layer_in, z_in = ReLU(x w_in^T + b_in): time per call", fontsize=10)
     times.legend(fontsize=8, loc="upper left")
     gains.semilogx(sizes, speedups, "o-", color="tab:purple")
-    for n, gain in zip(sizes, speedups):
+    for n, gain, row in zip(sizes, speedups, rows):
         gains.annotate(
-            f"{gain:.0f}x",
+            f"{gain:.0f}x" if row["steady"] else "busy",
             (n, gain),
             textcoords="offset points",
             xytext=(0, 7),
@@ -287,7 +317,10 @@ def layer_in_timing(file, timing):
     gains.set_ylim(0, speedups.max() * 1.18)
     gains.set_xlabel("batch size N (images per call)")
     gains.set_ylabel("speed-up: scalar time / vector time")
-    gains.set_title("How many times faster the vector form is", fontsize=10)
+    title = "How many times faster the vector form is"
+    if not all(row["steady"] for row in rows):
+        title += "\n(busy: the machine was too busy for that figure to mean much)"
+    gains.set_title(title, fontsize=10)
     for ax in (times, gains):
         ax.set_xticks(sizes)
         ax.set_xticklabels([str(n) for n in sizes])
@@ -295,3 +328,30 @@ def layer_in_timing(file, timing):
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return save(fig, file)
+
+
+# ---------------------------------------------------------------------- the run's
+
+
+def all_figures(results, params, initial, images):
+    """The run's four figures, as PNG bytes by file name. results: what the run writes to
+    results.json; params, initial: the trained and initial weights; images: the test
+    "inputs" and "outputs", (N, 15, 15) on the pixel scale."""
+    drawings = {
+        "learning_curve.png": lambda f: learning_curve(
+            f, results["losses"], results["config"], results["smoothing_window"]
+        ),
+        "test_pairs.png": lambda f: test_pairs(
+            f, images["inputs"], images["outputs"], results["test_loss_per_image"]
+        ),
+        "weights.png": lambda f: weights(
+            f, params, initial, results["dead_units"], results["config"]["steps"]
+        ),
+        "layer_in_timing.png": lambda f: layer_in_timing(f, results["timing"]),
+    }
+    figures = {}
+    for name, drawing in drawings.items():
+        file = io.BytesIO()
+        drawing(file)
+        figures[name] = file.getvalue()
+    return figures
