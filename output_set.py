@@ -69,7 +69,7 @@ def results_folder(out, names):
 
 def _make_folder(folder):
     """Make folder and its missing parents; return those it made, outermost first."""
-    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    missing = [p for p in (folder, *folder.parents) if not os.path.exists(p)][::-1]
     try:
         with signals_held():
             folder.mkdir(parents=True, exist_ok=True)

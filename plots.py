@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 logging.getLogger("matplotlib").addHandler(logging.NullHandler())  # no lines of its own
+from matplotlib import colormaps  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
@@ -78,6 +79,7 @@ def learning_curve(file, losses, config, window):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     log = bool(np.all(losses > 0))
     if log:
+        ax.set_ylim(losses.min() / 1.5, losses.max() * 1.5)  # also when every loss is equal
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
     else:
@@ -147,8 +149,8 @@ def test_pairs(file, inputs, outputs, losses):
     bands = math.ceil(n / per_row)
     fig = Figure(figsize=(0.95 * per_row + 1.8, 2.3 * bands + 1.0))
     ax = fig.add_axes((0.09, 0.04, 0.78, 0.96 - 1.0 / (2.3 * bands + 1.0)))
-    gray = ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-    gray.cmap.set_bad("white")
+    white_gaps = colormaps["gray"].with_extremes(bad="white")  # NaN: between the tiles
+    gray = ax.imshow(image, cmap=white_gaps, vmin=0, vmax=255, interpolation="nearest")
     ax.set_xticks([c * (SIDE + 1) + (SIDE - 1) / 2 for c in range(per_row)])
     ax.set_xticklabels([])
     rows = [

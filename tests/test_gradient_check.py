@@ -3,12 +3,12 @@ backprop, which must pass on any valid images and stop a wrong backprop on all o
 
 import numpy as np
 import pytest
+from conftest import TRAIN_FILE
 
 import gradient_check
 import image_files
 import train_autoenc_lite as program
 import utils
-from conftest import TRAIN_FILE
 
 # ------------------------------------------------------------------ the helpers
 

@@ -3,17 +3,15 @@ and the house rules: Matplotlib in plots.py (and tools) only, utils.py on NumPy 
 
 import ast
 import io
-import pathlib
 import subprocess
 import sys
 
 import matplotlib.image
 import numpy as np
 import pytest
+from conftest import ROOT
 
 import plots
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def png_pixels(data):
@@ -37,14 +35,25 @@ def texts(fig):
 
 
 @pytest.mark.parametrize("n", [1, 3, 20, 45])
-def test_test_pairs_for_any_number_of_test_images(n):
+def test_test_pairs_show_each_input_directly_above_its_output(n):
     rng = np.random.default_rng(n)
     inputs, outputs = rng.uniform(0, 255, (n, 15, 15)), rng.uniform(0, 255, (n, 15, 15))
     losses = rng.uniform(0, 3, n)
     fig, _ = drawn(plots.test_pairs, inputs, outputs, losses)
+    ax = fig.axes[0]
+    [image] = ax.images
+    mosaic = image.get_array()
     shown = min(n, plots.MAX_PAIRS_SHOWN)
-    assert len([ax for ax in fig.axes if ax.images]) == 2 * shown  # an input and an output each
-    assert [ax.get_ylabel() for ax in fig.axes if not ax.images] == ["pixel value"]  # colour bar
+    band = 2 * 15 + 1 + plots.GAP
+    for i in range(shown):
+        b, c = divmod(i, min(shown, plots.PER_ROW))
+        top, left = b * band, c * 16
+        assert np.array_equal(mosaic[top : top + 15, left : left + 15], inputs[i])
+        assert np.array_equal(mosaic[top + 16 : top + 31, left : left + 15], outputs[i])
+    assert image.get_clim() == (0, 255)  # one gray scale for inputs and outputs
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    ticks = list(ax.get_yticks())
+    assert labels[:2] == ["input", "output"] and ticks[0] < ticks[1]  # input row on top
     words = texts(fig)
     assert f"#{shown}" in words and f"#{shown + 1}" not in words
     assert f"loss {losses[0]:.2f}" in words
@@ -56,7 +65,8 @@ def test_test_pairs_for_any_number_of_test_images(n):
 def test_the_learning_curve_shows_every_run_on_sensible_axes(steps):
     losses = list(400 * np.exp(-np.arange(steps) / 200) + 20)
     config = {"steps": steps, "batch_size": 20, "lr": 0.001, "seed": 0}
-    fig, _ = drawn(plots.learning_curve, losses, config)
+    window = max(1, min(100, steps // 10))
+    fig, _ = drawn(plots.learning_curve, losses, config, window)
     ax = fig.axes[0]
     left, right = ax.get_xlim()
     bottom, top = ax.get_ylim()
@@ -64,12 +74,24 @@ def test_the_learning_curve_shows_every_run_on_sensible_axes(steps):
     assert bottom < min(losses) and max(losses) < top  # every loss inside, not on an edge
     [line, *smooth] = ax.get_lines()
     assert len(line.get_xdata()) == steps
-    assert (line.get_marker() == "o") == (steps <= plots.SMOOTHING)  # short runs: points
-    assert len(smooth) == (1 if steps >= 2 * plots.SMOOTHING else 0)
+    assert (line.get_marker() == "o") == (steps <= 50)  # short runs: points
+    assert len(smooth) == (1 if window > 1 else 0)
+    if smooth:
+        assert smooth[0].get_label() == f"mean over {window} updates"
+        assert len(smooth[0].get_xdata()) == steps - window + 1
+    assert ax.get_yscale() == "log"
     assert f"SGD, {plots.count(steps, 'update')}, batch 20" in texts(fig)
     labels = [label.get_text() for label in ax.get_yticklabels() if label.get_text()]
     assert labels and all(float(text) > 0 for text in labels)  # plain numbers: 20, 50, 100
     assert plots.count(1, "update") == "1 update" and plots.count(2, "update") == "2 updates"
+
+
+def test_a_learning_curve_with_a_loss_of_0_is_drawn_on_a_linear_axis():
+    config = {"steps": 30, "batch_size": 20, "lr": 0.001, "seed": 0}
+    fig = plots.learning_curve(io.BytesIO(), [0.0] * 30, config, 3)
+    assert fig.axes[0].get_yscale() == "linear"
+    fig = plots.learning_curve(io.BytesIO(), [1e-9] * 30, config, 3)
+    assert fig.axes[0].get_yscale() == "log"
 
 
 @pytest.mark.parametrize("dead", [[], [0], [3, 17, 74], list(range(75))])
@@ -92,27 +114,32 @@ def test_the_weights_figure_crosses_out_the_dead_units(dead):
 
 
 def test_the_weights_figure_shows_each_unit_where_its_label_says():
-    """Tile p holds row p of w_in: a weight marked in unit 17 appears in that tile."""
+    """Tile p holds row p of w_in, as a 15 x 15 image read row by row: a weight marked at
+    pixel (0, 1) of unit 17 appears in that tile, one pixel right of its corner."""
     params = {"w_in": np.zeros((75, 225)), "w_out": np.zeros((225, 75))}
-    params["w_in"][17, 0] = 1.0  # unit 17, pixel (0, 0)
+    params["w_in"][17, 1] = 1.0  # unit 17, pixel (0, 1)
     fig, _ = drawn(plots.weights, params, params, [], 5)
-    image = fig.axes[0].images[0].get_array()
+    ax = fig.axes[0]
+    image = ax.images[0].get_array()
     row, col = divmod(17, 15)
-    assert image[row * 16, col * 16] == 1.0
-    assert np.nansum(np.abs(image)) == 1.0
+    assert image[row * 16, col * 16 + 1] == 1.0 and np.nansum(np.abs(image)) == 1.0
+    labels = {t.get_text(): t.get_position() for t in ax.texts}
+    assert labels["unit 15"][1] == pytest.approx(row * 16 + 7)  # the row label of unit 15..29
+    assert labels["+2"][0] == pytest.approx(col * 16 + 7)  # 15 + 2 = unit 17's column
 
 
-def timing(sizes):
+def timing(sizes, busy=()):
     rows = [
         {
             "batch_size": n,
+            "steady": n not in busy,
             "scalar": {"best": 4e-4 * n},
             "vector": {"best": 3e-6 + 2e-7 * n},
             "speedup": 4e-4 * n / (3e-6 + 2e-7 * n),
         }
         for n in sizes
     ]
-    return {"repeats": 5, "by_batch_size": rows}
+    return {"by_batch_size": rows}
 
 
 @pytest.mark.parametrize("sizes", [[1], [1, 2, 3], [1, 2, 5, 10, 20, 50, 100], [1, 20, 1000]])
@@ -125,6 +152,14 @@ def test_the_layer_in_timing_for_any_batch_sizes(sizes):
     words = texts(fig)
     for row in timing(sizes)["by_batch_size"]:
         assert f"{row['speedup']:.0f}x" in words  # each speed-up, written at its point
+    assert "busy" not in words
+
+
+def test_a_speed_up_timed_on_a_busy_machine_is_marked_not_written():
+    fig, _ = drawn(plots.layer_in_timing, timing([1, 2, 5], busy=[2]))
+    labels = [t.get_text() for t in fig.axes[1].texts]
+    assert labels == ["2x", "busy", "10x"] or labels[1] == "busy", labels
+    assert "too busy" in fig.axes[1].get_title()
 
 
 def test_the_graph_tool_draws_every_node(tmp_path):
@@ -175,22 +210,39 @@ def imported_modules(path):
     return names
 
 
+ROOMS = {  # each module, and what beyond the standard library it may import
+    "utils.py": {"numpy"},
+    "gradient_check.py": {"numpy", "utils"},
+    "plots.py": {"numpy", "matplotlib", "report", "utils"},
+    "report.py": set(),
+    "command_line.py": {"report"},
+    "output_set.py": {"report", "command_line"},
+    "image_files.py": {"numpy", "report", "utils"},
+    "train_autoenc_lite.py": {
+        *("numpy", "command_line", "gradient_check", "image_files"),
+        *("output_set", "plots", "report", "utils"),
+    },
+}
+
+
 def test_each_module_imports_only_what_its_room_needs():
-    stdlib = set(sys.stdlib_module_names) if hasattr(sys, "stdlib_module_names") else None
+    """utils.py on NumPy alone, Matplotlib in plots.py alone, the machinery apart."""
+    assert sorted(ROOMS) == sorted(p.name for p in ROOT.glob("*.py"))
     assert imported_modules(ROOT / "utils.py") == {"numpy"}
-    for name in ("image_files.py", "train_autoenc_lite.py", "utils.py"):
-        assert "matplotlib" not in imported_modules(ROOT / name), name
-    assert "matplotlib" in imported_modules(ROOT / "plots.py")
-    if stdlib:  # Python 3.10+: the reader needs nothing but NumPy and the standard library
-        assert imported_modules(ROOT / "image_files.py") - stdlib == {"numpy"}
+    stdlib = set(getattr(sys, "stdlib_module_names", ()))
+    for name, allowed in ROOMS.items():
+        found = imported_modules(ROOT / name)
+        assert ("matplotlib" in found) == (name == "plots.py"), name
+        if stdlib:  # Python 3.10+
+            assert found - stdlib <= allowed, (name, found - stdlib - allowed)
 
 
 def test_no_pyplot_anywhere(tmp_path):
     """The run draws with matplotlib.figure alone: no pyplot, so no window and no show()."""
     code = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); import train_autoenc_lite as p; "
-        f"p.run(steps=2, out={str(tmp_path)!r}, say=lambda *a: None); "
-        "print('matplotlib.pyplot' in sys.modules)"
+        f"import sys, io; sys.path.insert(0, {str(ROOT)!r}); import train_autoenc_lite, plots; "
+        "plots.learning_curve(io.BytesIO(), [3.0, 2.0], dict(steps=2, batch_size=1, lr=1, "
+        "seed=0), 1); print('matplotlib.pyplot' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -8,19 +8,18 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import (
+    PNG_SIGNATURE,
+    ROOT,
+    TEST_FILE,
+    run_program,
+    strict_json,
+)
 
 import gradient_check
 import image_files
 import train_autoenc_lite as program
 import utils
-from conftest import (
-    PNG_SIGNATURE,
-    ROOT,
-    TEST_FILE,
-    TRAIN_FILE,
-    run_program,
-    strict_json,
-)
 
 
 @pytest.fixture(scope="module")

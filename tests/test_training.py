@@ -6,13 +6,13 @@ import types
 
 import numpy as np
 import pytest
+from conftest import TEST_FILE, TRAIN_FILE, flags
 
 import command_line
 import image_files
 import train_autoenc_lite as program
 import utils
 from command_line import InputError, RunError
-from conftest import TEST_FILE, TRAIN_FILE, flags
 
 
 @pytest.fixture(scope="module")
