@@ -43,7 +43,7 @@ def plain_log_ticks(axis):
 
 def save(fig, file):
     """fig as PNG into file; returns fig, for a look at its axes."""
-    fig.savefig(file, format="png", dpi=DPI)
+    fig.savefig(file, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})  # quick
     return fig
 
 
@@ -96,7 +96,8 @@ def learning_curve(file, losses, config, window):
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.13, right=0.97, top=0.92, bottom=0.12)  # no tight_layout:
+    # it draws the figure once more just to measure it
     return save(fig, file)
 
 
@@ -117,7 +118,7 @@ def mosaic(tiles, columns):
     return image
 
 
-GAP = 5  # blank pixel rows between two bands of pairs
+GAP = 9  # blank pixel rows between two bands of pairs: room for the labels
 
 
 def pairs_mosaic(inputs, outputs, per_row):
@@ -147,7 +148,7 @@ def test_pairs(file, inputs, outputs, losses):
     image = pairs_mosaic(inputs[:n], outputs[:n], per_row)
     band_height = 2 * SIDE + 1 + GAP
     bands = math.ceil(n / per_row)
-    fig = Figure(figsize=(0.95 * per_row + 1.8, 2.3 * bands + 1.0))
+    fig = Figure(figsize=(0.95 * per_row + 1.8, 2.3 * bands + 0.9))
     ax = fig.add_axes((0.09, 0.04, 0.78, 0.96 - 1.0 / (2.3 * bands + 1.0)))
     white_gaps = colormaps["gray"].with_extremes(bad="white")  # NaN: between the tiles
     gray = ax.imshow(image, cmap=white_gaps, vmin=0, vmax=255, interpolation="nearest")
@@ -328,7 +329,7 @@ def layer_in_timing(file, timing):
         ax.set_xticklabels([str(n) for n in sizes])
         ax.minorticks_off()
         ax.grid(True, alpha=0.3)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.12, wspace=0.25)
     return save(fig, file)
 
 

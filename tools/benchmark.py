@@ -7,7 +7,9 @@ Run from the project root:
 It measures, on this machine, best and median of REPEATS:
 1. the whole default run, `python train_autoenc_lite.py`, as a user starts it (wall
    time, which includes starting Python and importing NumPy and Matplotlib), and the
-   parts of it that the run itself records in results.json ("seconds");
+   parts of it that the run itself records in results.json ("seconds"); then again with
+   NumPy's linear algebra on as many threads as there are cores, which the program
+   leaves to the user when OPENBLAS_NUM_THREADS (or the like) is set;
 2. the training loop (1000 updates on batches of 20), per update, against the nine
    matrix products one update needs (four in the forward pass, five in backprop): the
    ratio is what the loop costs beyond its arithmetic;
@@ -19,6 +21,7 @@ nothing here is asserted.
 """
 
 import json
+import os
 import pathlib
 import pickle
 import subprocess
@@ -44,7 +47,7 @@ def best_and_median(times):
     return min(times), float(np.median(times))
 
 
-def whole_runs():
+def whole_runs(env=None):
     """Wall time of the default run in a fresh process, and the parts it records."""
     walls, parts = [], []
     with tempfile.TemporaryDirectory() as folder:
@@ -54,9 +57,15 @@ def whole_runs():
                 [sys.executable, str(ROOT / "train_autoenc_lite.py"), "--out", folder],
                 check=True,
                 capture_output=True,
+                env=env,
             )
             walls.append(time.perf_counter() - start)
-            parts.append(json.loads((pathlib.Path(folder) / "results.json").read_text())["seconds"])
+            results = json.loads((pathlib.Path(folder) / "results.json").read_text())
+            parts.append(results["seconds"])
+            parts[-1]["speedups"] = " ".join(
+                f"{r['batch_size']}:{r['speedup']:.0f}x{'' if r['steady'] else '(busy)'}"
+                for r in results["timing"]["by_batch_size"]
+            )
     return walls, parts
 
 
@@ -116,11 +125,21 @@ def main():
     print(f"NumPy {np.__version__}, Python {sys.version.split()[0]}; best and median of {REPEATS}")
     walls, parts = whole_runs()
     print(row("whole default run, fresh process", walls, 1, "s"))
+    print("  speed-ups:", parts[0]["speedups"])
     for part in parts[0]:  # what the run records of itself, after Python and the imports
+        if part == "speedups":
+            continue
         label = (
             "  the run's own count" if part == "total" else f"  of which {part.replace('_', ' ')}"
         )
         print(row(label, [p[part] for p in parts], 1, "s"))
+    threads = str(os.cpu_count() or 1)
+    env = {**os.environ, **{name: threads for name in program.command_line.BLAS_THREADS}}
+    walls, parts = whole_runs(env)
+    print(row(f"whole default run, BLAS on {threads} threads", walls, 1, "s"))
+    for part in ("layer_in_timing", "gradient_check", "training"):
+        print(row(f"  of which {part.replace('_', ' ')}", [p[part] for p in parts], 1, "s"))
+    print("  speed-ups with BLAS on many threads:", parts[0]["speedups"])
     loop, products = training_loop(), matrix_products()
     print(row("training loop, per update", loop, 1e6, "us"))
     print(row("its nine matrix products alone, per update", products, 1e6, "us"))

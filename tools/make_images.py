@@ -30,14 +30,15 @@ import sys
 
 import numpy as np
 
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from utils import SIDE  # noqa: E402  (15: one definition, the network's)
+
 SEED = 2020
 N_TRAIN = 1000
 TEST_PER_DIGIT = 2
-SIDE = 15
 HEIGHTS = (9, 10, 11)  # the glyph's height in pixels
 MAX_SHIFT = 1  # pixels, each way, from the centred position
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 TRAIN_FILE = ROOT / "images_train.pickle"
 TEST_FILE = ROOT / "images_test.pickle"
 
