@@ -23,6 +23,7 @@ import os
 import re
 import signal
 import sys
+import warnings
 
 import report
 
@@ -279,7 +280,10 @@ def imports_guarded(module_name):
     for signum in STOP_SIGNALS:
         signal.signal(signum, _stop)
     try:
-        yield
+        with warnings.catch_warnings():  # libraries' deprecation notices, even with -W error
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            yield
     except ImportError:
         missing = [m for m in ("numpy", "matplotlib") if importlib.util.find_spec(m) is None]
         if not missing:

@@ -18,6 +18,7 @@ the Figure; none computes anything the run reports. all_figures draws the run's 
 import io
 import logging
 import math
+import warnings
 
 import numpy as np
 
@@ -353,8 +354,11 @@ def all_figures(results, params, initial, images):
         "layer_in_timing.png": lambda f: layer_in_timing(f, results["timing"]),
     }
     figures = {}
-    for name, drawing in drawings.items():
-        file = io.BytesIO()
-        drawing(file)
-        figures[name] = file.getvalue()
+    with warnings.catch_warnings():  # a library's notice of its own future (pyparsing's, for
+        warnings.simplefilter("ignore", DeprecationWarning)  # Matplotlib 3.9) is not ours:
+        warnings.simplefilter("ignore", PendingDeprecationWarning)  # not even with -W error
+        for name, drawing in drawings.items():
+            file = io.BytesIO()
+            drawing(file)
+            figures[name] = file.getvalue()
     return figures
