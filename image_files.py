@@ -12,9 +12,10 @@ refuses everything else by name:
 - opcodes: those that NumPy 1.x and 2.x write for an array with pickle protocols 2 to 5,
   found by disassembling such pickles (C, Fortran and other memory orders; `_OPCODES`);
 - globals: `_reconstruct`, `_frombuffer`, `ndarray` and `dtype` under the names NumPy 1.x
-  and 2.x give them, `_codecs.encode` (protocol 2 stores bytes as text) and `bytes`. None
-  of them is called: each stands for a step that the machine itself carries out on plain
-  values (a shape, a type code such as "f8", a byte order, raw bytes);
+  and 2.x give them, `_codecs.encode` (protocol 2 stores bytes as text) and `bytes`, each
+  only where the NumPy installed here has it. None of them is called: each stands for a
+  step that the machine itself carries out on plain values (a shape, a type code such as
+  "f8", a byte order, raw bytes), modelled on what NumPy's own code does;
 - what the machine builds is plain immutable data (ints, strings, bytes, tuples) and
   records of its own, made afresh for each file; BUILD works only on those records and
   returns a new one. Nothing lives from one call to the next.
@@ -23,12 +24,18 @@ Only when the machine has described a whole array, and the description has been 
 is the array made, by `np.frombuffer` from the file's raw bytes. Then its contents are
 checked: real numbers, N >= 1 images of 15 x 15, every value finite and within 0..255.
 
+The machine reads a file exactly as `pickle.load` would, or refuses it: it accepts only
+what NumPy itself writes (a dtype made with copy=True and the byte order NumPy gives its
+type; data as bytes), and never what `pickle.load` refuses (a memo store straight after a
+MARK, a bool where NumPy wants an integer, a bytearray where it wants bytes).
+
 Everything the file controls is bounded (see the constants below): its size, before it is
 read; the number of opcodes; the stack, the memo (a value may be fetched only from where
-one was stored) and how deeply tuples nest; integers (32 bits) and array dimensions; type
-codes, names and byte orders, which must come from short fixed lists. So no file, however
-crafted, makes it run code or hang, and beside the array it returns, reading takes at most
-about twice the file's size in memory.
+one was stored) and how deeply tuples nest; integers (32 bits); type codes, names and byte
+orders, which must come from short fixed lists. The machine copies no data: bytes and long
+texts stay views of the file, and only the one array's data is ever made from them. So no
+file, however crafted, makes it run code or hang, and beside the array it returns, reading
+takes at most about twice the file's size in memory.
 
 Left out on purpose: pickle protocols 0 and 1 and Python 2's pickles (NumPy under Python 3
 never writes them), arrays of objects, strings or records, and out-of-band buffers.
@@ -36,12 +43,16 @@ never writes them), arrays of objects, strings or records, and out-of-band buffe
 path, for any file it does not read.
 """
 
+import codecs
+import importlib
+import inspect
 import math
 import os
 import pickle
 import pickletools
 import stat
 import struct
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -54,14 +65,19 @@ MAX_IMAGES = MAX_FILE_BYTES // (SIDE * SIDE * 8)  # 149,130: at most 256 MiB as 
 MAX_OPCODES = 1000  # a pickled array takes about 60
 MAX_STACK = 64  # values on the machine's stack at once (a pickled array needs about 10)
 MAX_MARKS = 4  # MARKs open at once (a pickled array nests 2)
-MAX_TUPLE_ITEMS = 32  # the longest tuple of a pickled array is a dtype's state, of 9 items
-MAX_NDIM = 32  # dimensions of an array (NumPy 1.x's own limit)
-MAX_NAME_BYTES = 256  # a module or global name in the file
+MAX_TUPLE_ITEMS = 32  # the longest tuple of a pickled array is a dtype's state, of 8 items
+MAX_NAME_BYTES = 256  # a text read as text: a name, a type code; longer ones are only data
+TEXT_CHUNK = 2**20  # bytes of a long text decoded at a time
 
 # The number types an image file may hold: "i" signed, "u" unsigned integers, "f" floats,
 # with their size in bytes. Nothing else is ever turned into a NumPy dtype.
 NUMBER_TYPES = ("i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8")
-BYTE_ORDERS = {"<": "<", ">": ">", "=": "=", "|": "="}  # "|": not applicable (one byte)
+
+
+def byte_orders(code):
+    """The byte orders NumPy writes for a number type: "|" (not applicable) for one byte,
+    else "<" or ">". NumPy would read others too, but into a dtype of another name."""
+    return ("|",) if code.endswith("1") else ("<", ">")
 
 
 class ImageFileError(ValueError):
@@ -176,6 +192,13 @@ def _excerpt(value):
         return _global_name(value.module, value.name)
     if isinstance(value, (str, bytes, memoryview)):
         return report.quoted(value)
+    if type(value) is _Text:  # its start: at most 4 bytes a character
+        start = str(value.raw[: 4 * report.MAX_QUOTED], "utf-8", "ignore")
+        return report.quoted(start, length=value.length)
+    if type(value) is _Encoded:
+        return f"bytes encoded from {_excerpt(value.text)}"
+    if type(value) is _ByteArray:
+        return f"a bytearray of {len(value.raw):,} bytes"
     if value is None or type(value) in (bool, int):
         return repr(value)
     if type(value) is tuple:
@@ -186,20 +209,26 @@ def _excerpt(value):
 # ---------------------------------------------------------------- the pickle machine
 
 # What the machine builds besides plain values: a global the file named (checked against
-# the allowlist when named), a dtype and an array on their way to being described, and a
-# whole description. Immutable, and made afresh for each file.
+# the allowlist when named), a long text and what encoding one gives (views of the file,
+# decoded only when the array is made), a bytearray, a dtype and an array on their way to
+# being described, and a whole description. Immutable, and made afresh for each file.
 _Global = namedtuple("_Global", "module name")
+_Text = namedtuple("_Text", "raw length")  # UTF-8 text of over MAX_NAME_BYTES; its characters
+_Encoded = namedtuple("_Encoded", "text")  # _codecs.encode(a _Text, "latin1"): bytes, to come
+_ByteArray = namedtuple("_ByteArray", "raw")  # BYTEARRAY8's data, a view of the file's bytes
 _DtypeCall = namedtuple("_DtypeCall", "code")  # numpy.dtype(code, ...), state to come
 _Dtype = namedtuple("_Dtype", "code byteorder")
 _EmptyArray = namedtuple("_EmptyArray", "")  # _reconstruct(ndarray, ...), state to come
-_Bytes = (bytes, memoryview)  # raw data from the file: bytes, or a view of the file's bytes
+_Bytes = (bytes, memoryview)  # bytes: a view of the file's, or made from a short text
 
 
-class _Array(namedtuple("_Array", "shape dtype order data axes")):
+class _Array(namedtuple("_Array", "shape dtype order data axes native")):
     """A pickled array, described: made into a NumPy array only by to_numpy().
 
     shape: the dimensions as stored; dtype: a _Dtype; order: "C" or "F", how the raw bytes
-    run; axes: None, or (protocol 5's "K" order) the transpose of the stored C-ordered array.
+    run; data: bytes, an _Encoded text or a _ByteArray; axes: None, or (protocol 5's "K"
+    order) the transpose of the stored C-ordered array; native: whether the array is put
+    in this machine's byte order, as ndarray.__setstate__ does (and _frombuffer does not).
     """
 
     def final_shape(self):
@@ -216,25 +245,61 @@ class _Array(namedtuple("_Array", "shape dtype order data axes")):
             raise _Refused(f"holds no images: the array's shape is (0, {SIDE}, {SIDE})")
         if shape[0] > MAX_IMAGES:
             raise _Refused(f"holds {shape[0]:,} images; a file may hold at most {MAX_IMAGES:,}")
-        dtype = np.dtype(self.dtype.code).newbyteorder(self.dtype.byteorder)
+        dtype = np.dtype(self.dtype.byteorder + self.dtype.code)  # "<f8" here: "=", as NumPy
         expected = math.prod(shape) * dtype.itemsize
-        if len(self.data) != expected:
+        if _data_length(self.data) != expected:
             raise _Refused(
-                f"holds {len(self.data):,} bytes of data for an array of shape "
+                f"holds {_data_length(self.data):,} bytes of data for an array of shape "
                 f"{shape} and type {dtype.str}, which needs {expected:,}"
             )
-        array = np.frombuffer(self.data, dtype=dtype)
+        array = np.frombuffer(_data_bytes(self.data), dtype=dtype)
+        if self.native and not dtype.isnative:
+            array = array.byteswap().view(dtype.newbyteorder("="))
         if self.axes is not None:
             return array.reshape(self.shape).transpose(self.axes)
         return array.reshape(self.shape, order=self.order)
 
 
+def _data_length(data):
+    """How many bytes data stands for."""
+    if type(data) is _Encoded:
+        return data.text.length  # latin-1: one byte a character
+    return len(data.raw if type(data) is _ByteArray else data)
+
+
+def _data_bytes(data):
+    """data's bytes: the file's own, or (protocol 2) its latin-1 text encoded, made here
+    piece by piece so that no more than the bytes themselves are ever held at once."""
+    if type(data) is _ByteArray:
+        return data.raw
+    if type(data) is not _Encoded:
+        return data
+    made = bytearray()
+    for piece in _decoded_pieces(data.text.raw):
+        try:
+            made += piece.encode("latin-1")
+        except UnicodeEncodeError:
+            raise _Refused("calls _codecs.encode on text that is not latin-1") from None
+    return made
+
+
+def _decoded_pieces(raw):
+    """raw, UTF-8, as text, TEXT_CHUNK bytes at a time; _Refused if it is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(raw), TEXT_CHUNK):
+            yield decoder.decode(raw[start : start + TEXT_CHUNK])
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise _Refused("holds text that is not UTF-8") from None
+
+
 def _shape(value, what):
-    """value as an array shape: a tuple of at most MAX_NDIM sizes, each 0..MAX_FILE_BYTES."""
-    if type(value) is not tuple or len(value) > MAX_NDIM:
+    """value as an array shape: a tuple of sizes, each an int >= 0 (NumPy refuses a bool)."""
+    if type(value) is not tuple:
         raise _Refused(f"gives {what} as {_excerpt(value)}, not a tuple of sizes")
     for size in value:
-        if type(size) is not int or not 0 <= size <= MAX_FILE_BYTES:
+        if type(size) is not int or size < 0:
             raise _Refused(f"gives {what} with a size of {_excerpt(size)}")
     return value
 
@@ -245,9 +310,8 @@ def _call_reconstruct(args):
         len(args) == 3
         and type(args[0]) is _Global
         and args[0].name == "ndarray"
-        and args[1] == (0,)
-        and isinstance(args[2], _Bytes)
-        and args[2] == b"b"
+        and _shape(args[1], "_reconstruct a shape") == (0,)
+        and args[2] == b"b"  # bytes: not a bytearray, nor text (NumPy takes that, too)
     ):
         raise _Refused("calls _reconstruct with arguments other than (numpy.ndarray, (0,), b'b')")
     return _EmptyArray()
@@ -255,30 +319,37 @@ def _call_reconstruct(args):
 
 def _build_array(empty, state):
     """BUILD on _reconstruct's empty array: state is (version 1, shape, dtype, Fortran
-    order or not, raw bytes), as ndarray.__reduce__ gives it."""
-    if not (type(state) is tuple and len(state) == 5 and state[0] == 1):
+    order or not, raw bytes), as ndarray.__reduce__ gives it. NumPy's __setstate__ takes
+    bytes (or text) as the data, never a bytearray."""
+    if not (type(state) is tuple and len(state) == 5 and type(state[0]) is int and state[0] == 1):
         raise _Refused(
             f"gives an array the state {_excerpt(state)}, not (1, shape, dtype, order, data)"
         )
     _, shape, dtype, fortran, data = state
-    if type(dtype) is not _Dtype or not _is_flag(fortran) or not isinstance(data, _Bytes):
+    data_kinds = (*_Bytes, _Encoded)
+    if type(dtype) is not _Dtype or not _is_flag(fortran) or not isinstance(data, data_kinds):
         raise _Refused("gives an array a state whose dtype, order or data is of the wrong kind")
-    return _Array(_shape(shape, "an array's shape"), dtype, "F" if fortran else "C", data, None)
+    order = "F" if fortran else "C"
+    return _Array(_shape(shape, "an array's shape"), dtype, order, data, None, True)
 
 
 def _call_frombuffer(args):
-    """_frombuffer(data, dtype, shape, order[, axes]): protocol 5's way to an array."""
-    if len(args) not in (4, 5):
-        raise _Refused(f"calls _frombuffer with {len(args)} arguments, not 4 or 5")
+    """_frombuffer(data, dtype, shape, order[, axes]): protocol 5's way to an array. The
+    axes (NumPy 2.1 and later) only where the NumPy installed here takes them."""
+    if len(args) not in _FROMBUFFER_ARGS:
+        raise _Refused(
+            f"calls _frombuffer with {len(args)} arguments; the NumPy installed here "
+            f"({np.__version__}) takes {' or '.join(map(str, _FROMBUFFER_ARGS))}"
+        )
     data, dtype, shape, order = args[:4]
     axes = args[4] if len(args) == 5 else None
-    if not isinstance(data, _Bytes) or type(dtype) is not _Dtype:
+    if not isinstance(data, (*_Bytes, _Encoded, _ByteArray)) or type(dtype) is not _Dtype:
         raise _Refused("calls _frombuffer with data or a dtype of the wrong kind")
     shape = _shape(shape, "_frombuffer a shape")
     if order in ("C", "F") and axes is None:
-        return _Array(shape, dtype, order, data, None)
+        return _Array(shape, dtype, order, data, None, False)
     if order == "K" and _is_permutation(axes, len(shape)):
-        return _Array(shape, dtype, "C", data, axes)
+        return _Array(shape, dtype, "C", data, axes, False)
     raise _Refused(f"calls _frombuffer with the order {_excerpt(order)} and axes {_excerpt(axes)}")
 
 
@@ -293,9 +364,16 @@ def _is_flag(value):
 
 
 def _call_dtype(args):
-    """numpy.dtype(code, align, copy), for the plain number types only."""
+    """numpy.dtype(code, align=False, copy=True), for the plain number types only: what
+    NumPy writes. With copy false, NumPy hands back its shared dtype and then ignores the
+    byte order in the state BUILD gives it."""
     if not (len(args) == 3 and _is_flag(args[1]) and _is_flag(args[2])):
         raise _Refused("calls numpy.dtype with arguments other than (type code, align, copy)")
+    if args[1] or not args[2]:
+        raise _Refused(
+            f"calls numpy.dtype with align={args[1]!r} and copy={args[2]!r}; NumPy writes "
+            "align false and copy true, and reads a false copy with another byte order"
+        )
     if type(args[0]) is not str or args[0] not in NUMBER_TYPES:
         raise _Refused(
             f"holds an array of the type {_excerpt(args[0])}, not one of the "
@@ -315,19 +393,23 @@ def _build_dtype(call, state):
         and len(state) == 8
         and state[0] == 3
         and type(state[1]) is str
-        and state[1] in BYTE_ORDERS
+        and state[1] in byte_orders(call.code)
         and state[2:] == (None, None, None, -1, -1, 0)
+        and all(type(number) is int for number in state[5:])
     ):
-        raise _Refused(f"gives numpy.dtype({call.code!r}) a state that no plain number type has")
-    return _Dtype(call.code, BYTE_ORDERS[state[1]])
+        raise _Refused(f"gives numpy.dtype({call.code!r}) a state that NumPy never writes for it")
+    return _Dtype(call.code, state[1])
 
 
 def _call_encode(args):
-    """_codecs.encode(text, "latin1"): how protocol 2 stores bytes, as text; no other codec."""
-    if not (len(args) == 2 and type(args[0]) is str and args[1] in ("latin1", "latin-1")):
+    """_codecs.encode(text, "latin1"): how protocol 2 stores bytes, as text; no other codec.
+    A long text is encoded only if it becomes the array's data (see _data_bytes)."""
+    if not (len(args) == 2 and type(args[0]) in (str, _Text) and args[1] in ("latin1", "latin-1")):
         raise _Refused(
             f"calls _codecs.encode with the codec {_excerpt(args[-1] if args else None)}"
         )
+    if type(args[0]) is _Text:
+        return _Encoded(args[0])
     try:
         return args[0].encode("latin-1")
     except UnicodeEncodeError:
@@ -341,8 +423,20 @@ def _call_bytes(args):
     return b""
 
 
+def _numpy_global(module, name):
+    """module.name as pickle.load finds it with the NumPy installed here, or None (NumPy
+    1.26 has no numpy._core.numeric; NumPy 2 keeps numpy.core's names, with a warning)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
 # The globals a pickled array names, under NumPy 1.x's and 2.x's module names, and what
-# calling each (REDUCE) does here. numpy.ndarray is only ever an argument.
+# calling each (REDUCE) does here. numpy.ndarray is only ever an argument. NumPy's own
+# steps count only where the NumPy installed here has them, as for pickle.load.
 _CALLS = {
     ("numpy", "ndarray"): None,
     ("numpy", "dtype"): _call_dtype,
@@ -350,9 +444,20 @@ _CALLS = {
     ("__builtin__", "bytes"): _call_bytes,
     ("builtins", "bytes"): _call_bytes,
 }
+_NOT_HERE = set()  # NumPy's steps under a name the NumPy installed here does not have
+_FROMBUFFER_ARGS = (4,)  # NumPy 2.1's _frombuffer takes a fifth, the axis order
 for _core in ("numpy.core", "numpy._core"):
-    _CALLS[(f"{_core}.multiarray", "_reconstruct")] = _call_reconstruct
-    _CALLS[(f"{_core}.numeric", "_frombuffer")] = _call_frombuffer
+    for _module, _name, _call in (
+        ("multiarray", "_reconstruct", _call_reconstruct),
+        ("numeric", "_frombuffer", _call_frombuffer),
+    ):
+        _found = _numpy_global(f"{_core}.{_module}", _name)
+        if _found is None:
+            _NOT_HERE.add((f"{_core}.{_module}", _name))
+            continue
+        _CALLS[(f"{_core}.{_module}", _name)] = _call
+        if _name == "_frombuffer" and len(inspect.signature(_found).parameters) == 5:
+            _FROMBUFFER_ARGS = (4, 5)
 _BUILDS = {_EmptyArray: _build_array, _DtypeCall: _build_dtype}
 
 _OPCODE_NAMES = {ord(op.code): op.name for op in pickletools.opcodes}
@@ -433,15 +538,22 @@ class _ArrayMachine:
         """GLOBAL's arguments: text up to a newline, at most MAX_NAME_BYTES long."""
         end = self.data.find(b"\n", self.pos, self.pos + MAX_NAME_BYTES + 1)
         if end < 0:
-            raise _Refused("names a global without the newline that ends it, or a too long one")
+            raise _Refused(
+                f"names a global without the newline that ends it within {MAX_NAME_BYTES} bytes"
+            )
         line = self.take(end - self.pos + 1)[:-1]
         return self.text(line)
 
     def text(self, raw):
-        try:
-            return str(raw, "utf-8")
-        except UnicodeDecodeError:
-            raise _Refused("holds text that is not UTF-8") from None
+        """UTF-8 text from the file: a str if it is at most MAX_NAME_BYTES long, else a
+        _Text, a view of the file's bytes checked piece by piece (never decoded whole: one
+        character beyond the BMP makes a Python string 4 bytes a character)."""
+        if len(raw) <= MAX_NAME_BYTES:
+            try:
+                return str(raw, "utf-8")
+            except UnicodeDecodeError:
+                raise _Refused("holds text that is not UTF-8") from None
+        return _Text(raw, sum(len(piece) for piece in _decoded_pieces(raw)))
 
     def push(self, value):
         if len(self.stack) >= MAX_STACK:
@@ -475,6 +587,11 @@ class _ArrayMachine:
         self.push(tuple(items))
 
     def global_value(self, module, name):
+        if (module, name) in _NOT_HERE:
+            raise _Refused(
+                f"asks for {module}.{name}, which the NumPy installed here ({np.__version__}) "
+                "does not have; pickle.load refuses it too (a newer NumPy wrote the file)"
+            )
         if (module, name) not in _CALLS:
             raise _Refused(
                 f"asks for the global {_global_name(module, name)}, which a "
@@ -487,7 +604,9 @@ class _ArrayMachine:
 
     def PROTO(self):
         protocol = self.take(1)[0]
-        if self.pos != 2 or not 2 <= protocol <= 5:
+        if self.pos != 2:
+            raise _Refused(f"has a second PROTO opcode, at offset {self.pos - 2}")
+        if not 2 <= protocol <= 5:
             raise _Refused(f"is a pickle of protocol {protocol}; only protocols 2 to 5 are read")
 
     def FRAME(self):  # protocol 4's framing: a length to check, nothing to do
@@ -535,7 +654,7 @@ class _ArrayMachine:
         self.push(self.take(self.take_int("<I")))
 
     def BYTEARRAY8(self):
-        self.push(self.take(self.take_int("<Q")))
+        self.push(_ByteArray(self.take(self.take_int("<Q"))))
 
     def EMPTY_TUPLE(self):
         self.make_tuple([])
@@ -562,8 +681,8 @@ class _ArrayMachine:
 
     def put(self, index):
         """Store the top of the stack at index: the next free one, or one already used."""
-        if not self.stack:
-            raise _Refused("stores a value from an empty pickle stack")
+        if len(self.stack) <= (self.marks[-1] if self.marks else 0):
+            raise _Refused("stores a value from an empty pickle stack, or right after a MARK")
         if index > len(self.memo):
             raise _Refused(
                 f"stores a value at memo index {index}, past the {len(self.memo)} stored so far"
@@ -586,7 +705,10 @@ class _ArrayMachine:
     def STACK_GLOBAL(self):
         name, module = self.pop(), self.pop()
         if type(module) is not str or type(name) is not str:
-            raise _Refused("names a global by something other than two strings")
+            raise _Refused(
+                "names a global by something other than two strings of at most "
+                f"{MAX_NAME_BYTES} bytes: {_excerpt(module)} and {_excerpt(name)}"
+            )
         self.global_value(module, name)
 
     def REDUCE(self):

@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import ROOT, TEST_FILE, TRAIN_FILE
+from pickle_kit import assert_same_array, described, reference
 
 import image_files
 import report
@@ -395,31 +396,6 @@ def test_a_file_that_says_it_is_empty_is_read_within_the_limit():
     assert "is not a pickle file" in refusal("/proc/self/status")
 
 
-@pytest.mark.parametrize("protocol", [2, 5])
-def test_a_large_honest_file_takes_about_twice_its_size_in_memory(protocol, tmp_path):
-    """Besides the float64 array it returns, load_images needs at most about twice the
-    file's size (protocol 2, whose bytes travel as text, is the dearest); measured as the
-    peak resident memory of a fresh process."""
-    pytest.importorskip("resource")
-    images = np.random.default_rng(0).integers(0, 256, (12_000, 15, 15)).astype(np.float64)
-    path = tmp_path / "large.pickle"
-    path.write_bytes(pickle.dumps(images, protocol=protocol))
-    code = (
-        "import resource, sys\n"
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "import image_files\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        f"images = image_files.load_images({str(path)!r})\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, images.nbytes)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    grown, result_bytes = map(int, done.stdout.split())
-    grown *= 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, else KiB
-    beyond_result = grown - result_bytes
-    assert beyond_result <= 2.2 * path.stat().st_size, (beyond_result, path.stat().st_size)
-
-
 def huge_integer_shape_pickle(references):
     """The CPU attack: an array state whose shape holds `references` references (through
     the memo) to one integer of 20,000 digits."""
@@ -446,13 +422,13 @@ def test_a_shape_of_many_huge_integers_is_refused_at_once(tmp_path):
     path = tmp_path / "shape.pickle"
     path.write_bytes(data)
     assert "LONG4" in load_in_a_small_process(path, timeout=30)
-    # integers the reader does read are 32-bit, and a shape holds at most MAX_NDIM of them
+    # integers the reader does read are 32-bit, and a tuple holds at most MAX_TUPLE_ITEMS
     big = pickle.BININT + struct.pack("<i", 2**31 - 1)
     many = NUMPY1_PROTOCOL3.replace(b"K\x02K\x02\x87q\x06", b"K\x02K\x02" + big * 40 + b"tq\x06")
     many = many.replace(b"(K\x01K\x01K\x02", b"(K\x01(K\x01K\x02")
     assert "builds a tuple of 43 items" in refusal_of(many, tmp_path)
     sizes = NUMPY1_PROTOCOL3.replace(b"K\x01K\x02K\x02\x87", b"K\x01" + big + b"K\x02\x87")
-    assert "a size of 2147483647" in refusal_of(sizes, tmp_path)
+    assert "shape (1, 2147483647, 2); expected" in refusal_of(sizes, tmp_path)
 
 
 @pytest.mark.parametrize("opcode", ["NEWOBJ", "NEWOBJ_EX", "OBJ", "INST"])
@@ -539,7 +515,8 @@ def test_messages_escape_what_comes_from_the_file(module, name, tmp_path):
 def test_messages_quote_only_a_short_excerpt(tmp_path):
     big = "numpy" + "A" * 20_000_000  # a 20 MB name
     message = refusal_of(stack_global_pickle(big, "dtype"), tmp_path)
-    assert "'numpyAAAA" in message and "(20,000,011 in all)" in message
+    assert "'numpyAAAA" in message and "(20,000,005 in all)" in message
+    assert "two strings of at most 256 bytes" in message and len(message) < 400
     for code in ("U" + "7" * 5_000_000, "f8\n\x1b[2J"):  # a type code, 5 MB or hostile
         data = NUMPY1_PROTOCOL3.replace(
             b"X\x02\x00\x00\x00f8", b"X" + struct.pack("<I", len(code)) + code.encode()
@@ -638,7 +615,7 @@ BROKEN = {
     ),
     "a dtype state with fields": (
         pickled(some_images()).replace(b"\x8c\x01<\x94NNN", b"\x8c\x01<\x94N)N"),
-        "gives numpy.dtype('f8') a state that no plain number type has",
+        "gives numpy.dtype('f8') a state that NumPy never writes for it",
     ),
     "a protocol from the future": (b"\x80\x06N.", "is a pickle of protocol 6"),
     "not UTF-8": (b"\x80\x04\x8c\x02\xff\xfe.", "holds text that is not UTF-8"),
@@ -727,7 +704,7 @@ def test_fuzzed_pickles_load_or_are_refused_in_one_line(tmp_path):
             assert images.ndim == 3 and images.shape[1:] == (15, 15) and len(images) >= 1
             assert images.dtype == np.float64 and 0 <= images.min() and images.max() <= 255
             # accepted, so only allowed opcodes and globals: plain pickle is safe to ask
-            assert np.array_equal(images, pickle.loads(data)), (case, data)
+            assert_same_array(described(data), reference(data))
             loaded += 1
         assert time.perf_counter() - start < 2.0, (case, data)
     assert loaded > 50 and refused > 3000, (loaded, refused)  # both paths are exercised
