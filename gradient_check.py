@@ -10,8 +10,8 @@ Two generic helpers, after CS231n's gradient_check.py, that know nothing of the 
   keeps rounding from passing for an error where the gradient itself is tiny.
 
 And the run's check of utils.backprop: check_batch(x_train, rng) picks the images,
-check_backprop(params, x, rng) checks every entry of the biases and a sample of each
-weight matrix, failure(result) words what went wrong, if anything. Where no ReLU switches, the loss
+check_backprop(params, x, rng) checks a random sample of each array's entries (all of a
+small one), failure(result) words what went wrong, if anything. Where no ReLU switches, the loss
 is quadratic in one entry, so its central difference is exact but for rounding.
 
 Rounding: the loss L is a sum of terms of its own size, each rounded to about eps times
@@ -27,7 +27,7 @@ import numpy as np
 import utils
 
 STEP = 1e-4  # central-difference step: few ReLUs switch within it, rounding stays small
-SAMPLE = 80  # entries checked in each weight matrix; every entry of the biases
+SAMPLE = 80  # entries checked in each array, drawn at random; every entry of a smaller one
 CHECK_IMAGES = 10  # training images in the check's batch, and as many of noise
 MAX_ERROR = 1e-6  # the largest error allowed
 EPS = np.finfo(np.float64).eps
@@ -88,7 +88,7 @@ def check_backprop(params, x, rng):
     arrays = {}
     for name in utils.TRAINED:
         size = params[name].size
-        entries = range(size) if name.startswith("b_") else rng.choice(size, SAMPLE, False)
+        entries = rng.choice(size, min(size, SAMPLE), replace=False)
         errors = []
         for i in entries:
             index = np.unravel_index(i, params[name].shape)

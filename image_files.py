@@ -45,7 +45,6 @@ path, for any file it does not read.
 
 import codecs
 import importlib
-import inspect
 import math
 import os
 import pickle
@@ -456,7 +455,7 @@ for _core in ("numpy.core", "numpy._core"):
             _NOT_HERE.add((f"{_core}.{_module}", _name))
             continue
         _CALLS[(f"{_core}.{_module}", _name)] = _call
-        if _name == "_frombuffer" and len(inspect.signature(_found).parameters) == 5:
+        if _name == "_frombuffer" and _found.__code__.co_argcount == 5:
             _FROMBUFFER_ARGS = (4, 5)
 _BUILDS = {_EmptyArray: _build_array, _DtypeCall: _build_dtype}
 

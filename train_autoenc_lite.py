@@ -22,6 +22,7 @@ import math
 import sys
 import time
 import timeit
+from functools import partial
 
 import command_line
 from command_line import InputError, RunError, say
@@ -119,19 +120,20 @@ def diverged(what, lr):
 # -------------------------------------------------------------------------- timing
 
 TIMING_SIZES = (1, 2, 5, 10, 20, 50, 100)  # batch sizes at which Layer_in is timed
-MIN_REPEAT_SECONDS = 0.002  # each repeat calls a form often enough to last this long
-REPEATS, SLOW_REPEATS, SLOW_CALL = 5, 3, 0.01  # fewer repeats of calls of 10 ms or more
+MIN_REPEAT_SECONDS = 0.001  # each repeat calls a form often enough to last this long
+REPEATS, SLOW_REPEATS, SLOW_CALL = 5, 3, 0.003  # fewer repeats of calls of 3 ms or more
 BUSY_SPREAD = 1.5  # a median call this much slower than the best: the machine was busy
 MAX_LAYER_IN_DIFFERENCE = 1e-12  # scalar and vector Layer_in must agree to this
 
 
-def time_per_call(fn, clock=time.perf_counter):
+def time_per_call(fn, clock=time.perf_counter, expected=None):
     """fn() timed by timeit: a first call to warm up (caches, memory, threads), a second,
     warm, to size the repeats, then repeats of `calls` calls. A call of SLOW_CALL or more
-    needs no sizing (one call a repeat) and fewer repeats. Returns seconds per call:
-    {"calls_per_repeat", "repeats", "best", "median"}."""
+    needs no sizing (one call a repeat) and fewer repeats; nor any warm-up where expected,
+    the seconds a call is expected to take from fn's code timed before, is that slow.
+    Returns seconds per call: {"calls_per_repeat", "repeats", "best", "median"}."""
     timer = timeit.Timer(fn, timer=clock)
-    one = timer.timeit(1)  # cold
+    one = expected if expected is not None and expected >= SLOW_CALL else timer.timeit(1)
     if one < SLOW_CALL:
         one = timer.timeit(1)  # warm
     calls = max(1, math.ceil(MIN_REPEAT_SECONDS / max(one, 1e-9)))
@@ -160,19 +162,15 @@ def compare_layer_in(x_train, w_in, b_in, batch_size):
     rows = []
     for n in sorted({n for n in TIMING_SIZES if n <= len(x_train)} | {batch_size}):
         x = x_train[:n]
-        scalar = time_per_call(lambda: utils.forward_in_scalar(x, w_in, b_in))  # noqa: B023
-        vector = time_per_call(lambda: utils.forward_in_vector(x, w_in, b_in))  # noqa: B023
+        # the scalar form's time grows as N: from the size before, it is warm, and a call
+        # at N takes about N / N' times as long as one at N'
+        last = rows[-1] if rows else None
+        expected = last and last["scalar"]["best"] * n / last["batch_size"]
+        scalar = time_per_call(partial(utils.forward_in_scalar, x, w_in, b_in), expected=expected)
+        vector = time_per_call(partial(utils.forward_in_vector, x, w_in, b_in))
         steady = all(t["median"] <= BUSY_SPREAD * t["best"] for t in (scalar, vector))
-        speedup = scalar["best"] / vector["best"]
-        rows.append(
-            {
-                "batch_size": n,
-                "speedup": speedup,
-                "steady": steady,
-                "scalar": scalar,
-                "vector": vector,
-            }
-        )
+        row = {"batch_size": n, "speedup": scalar["best"] / vector["best"], "steady": steady}
+        rows.append({**row, "scalar": scalar, "vector": vector})
     return {
         "max_difference": difference,
         "difference_batch_size": batch_size,
@@ -187,9 +185,10 @@ def pca_reconstruction(x_train, x_test, width=utils.P):
     """x_test projected on the top `width` principal components of the centred training
     images, and back: the best any linear code of that width does (Baldi and Hornik)."""
     mean = x_train.mean(axis=0)
-    _, _, components = np.linalg.svd(x_train - mean, full_matrices=False)
-    top = components[:width]  # (width, 225), orthonormal rows
-    return mean + (x_test - mean) @ top.T @ top
+    centred = x_train - mean
+    _, vectors = np.linalg.eigh(centred.T @ centred)  # eigenvalues in ascending order
+    top = vectors[:, ::-1][:, :width]  # (225, width), orthonormal columns: the components
+    return mean + (x_test - mean) @ top @ top.T
 
 
 def evaluate(params, x_test, x_train):

@@ -179,3 +179,21 @@ def test_the_check_skips_entries_at_a_relu_kink_and_restores_every_entry():
     assert result["arrays"]["b_in"]["skipped"] >= 1 and result["arrays"]["b_in"]["checked"] >= 50
     assert gradient_check.failure(result) is None
     assert all(np.array_equal(params[k], before[k]) for k in params)
+
+
+def test_each_array_is_checked_at_a_sample_of_distinct_entries_or_all_of_a_small_one(
+    monkeypatch,
+):
+    seen = {}
+    real = gradient_check.central_difference
+
+    def recording(f, array, index, *args, **kwargs):
+        seen.setdefault(array.shape, []).append(index)  # the five arrays' shapes differ
+        return real(f, array, index, *args, **kwargs)
+
+    monkeypatch.setattr(gradient_check, "central_difference", recording)
+    for name, r in run_check(shipped())["arrays"].items():
+        indices = seen[tuple(r["shape"])]
+        want = min(r["entries"], gradient_check.SAMPLE)
+        assert len(set(indices)) == len(indices) == want == r["checked"] + r["skipped"], name
+    assert len(seen[(1, 75)]) == 75 and len(seen[(1, 225)]) == gradient_check.SAMPLE

@@ -16,10 +16,23 @@ It measures, on this machine, best and median of REPEATS:
 3. reading the shipped training file with image_files.load_images against plain
    pickle.load, which runs whatever a file asks and checks nothing.
 
+Two options:
+
+    python tools/benchmark.py --against ../before   # another checkout, side by side
+    python tools/benchmark.py --busy 2              # with 2 busy processes beside it
+
+--against runs the default run of this checkout and of another one (made, say, with
+`git worktree add ../before <commit>`) in turn, REPEATS times each, so that whatever else
+the machine does falls on both alike, and prints the ratio of their medians. --busy keeps
+that many processes spinning on the CPU during the whole runs, to see what the run's
+Layer_in timing says on a busy machine.
+
 A shared machine only ever adds time, so the best of the repeats is the figure to read;
 nothing here is asserted.
 """
 
+import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -47,26 +60,40 @@ def best_and_median(times):
     return min(times), float(np.median(times))
 
 
-def whole_runs(env=None):
-    """Wall time of the default run in a fresh process, and the parts it records."""
-    walls, parts = [], []
+def whole_runs(env=None, roots=(ROOT,)):
+    """Wall time of the default run of each checkout in roots, in a fresh process, taken
+    in turn REPEATS times, and the parts each run records: [(walls, parts)] by root."""
+    runs = [([], []) for _ in roots]
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(REPEATS):
-            start = time.perf_counter()
-            subprocess.run(
-                [sys.executable, str(ROOT / "train_autoenc_lite.py"), "--out", folder],
-                check=True,
-                capture_output=True,
-                env=env,
-            )
-            walls.append(time.perf_counter() - start)
-            results = json.loads((pathlib.Path(folder) / "results.json").read_text())
-            parts.append(results["seconds"])
-            parts[-1]["speedups"] = " ".join(
-                f"{r['batch_size']}:{r['speedup']:.0f}x{'' if r['steady'] else '(busy)'}"
-                for r in results["timing"]["by_batch_size"]
-            )
-    return walls, parts
+            for root, (walls, parts) in zip(roots, runs):
+                script = pathlib.Path(root) / "train_autoenc_lite.py"
+                start = time.perf_counter()
+                run = [sys.executable, str(script), "--out", folder]
+                subprocess.run(run, check=True, capture_output=True, env=env, cwd=root)
+                walls.append(time.perf_counter() - start)
+                results = json.loads((pathlib.Path(folder) / "results.json").read_text())
+                parts.append(results["seconds"])
+                parts[-1]["speedups"] = " ".join(
+                    f"{r['batch_size']}:{r['speedup']:.0f}x{'' if r.get('steady', 1) else '(busy)'}"
+                    for r in results["timing"]["by_batch_size"]
+                )
+    return runs
+
+
+@contextlib.contextmanager
+def busy(processes):
+    """That many processes spinning on the CPU while the block runs."""
+    spinning = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)
+    ]
+    try:
+        time.sleep(0.5 if spinning else 0)  # let them start
+        yield
+    finally:
+        for process in spinning:
+            process.kill()
+            process.wait()
 
 
 def training_loop(steps=1000, batch_size=20):
@@ -121,11 +148,32 @@ def row(label, times, scale, unit):
     return f"  {label:<44} {best * scale:9.2f} {unit:<3} {median * scale:9.2f} {unit}"
 
 
+def side_by_side(other):
+    """The default run of this checkout and of another, in turn."""
+    (walls, parts), (their_walls, their_parts) = whole_runs(roots=(ROOT, other))
+    print(row("whole default run, this checkout", walls, 1, "s"))
+    print(row(f"whole default run, {other}", their_walls, 1, "s"))
+    ratio = best_and_median(walls)[1] / best_and_median(their_walls)[1]
+    print(f"  {'this / that, medians':<44} {ratio:9.3f}")
+    for part in parts[0]:
+        if part not in ("speedups", "total") and part in their_parts[0]:
+            print(row(f"  {part.replace('_', ' ')}: this", [p[part] for p in parts], 1, "s"))
+            print(row("  and that", [p[part] for p in their_parts], 1, "s"))
+
+
 def main():
+    parser = argparse.ArgumentParser(description="How fast is the homework run?")
+    parser.add_argument("--against", metavar="FOLDER", help="another checkout, side by side")
+    parser.add_argument("--busy", type=int, default=0, metavar="N", help="N busy processes")
+    args = parser.parse_args()
     print(f"NumPy {np.__version__}, Python {sys.version.split()[0]}; best and median of {REPEATS}")
-    walls, parts = whole_runs()
-    print(row("whole default run, fresh process", walls, 1, "s"))
-    print("  speed-ups:", parts[0]["speedups"])
+    if args.against:
+        return side_by_side(pathlib.Path(args.against).resolve())
+    with busy(args.busy):
+        [(walls, parts)] = whole_runs()
+    print(row(f"whole default run, {args.busy} busy processes beside it", walls, 1, "s"))
+    for p in parts:
+        print("  speed-ups:", p["speedups"])
     for part in parts[0]:  # what the run records of itself, after Python and the imports
         if part == "speedups":
             continue
@@ -135,11 +183,13 @@ def main():
         print(row(label, [p[part] for p in parts], 1, "s"))
     threads = str(os.cpu_count() or 1)
     env = {**os.environ, **{name: threads for name in program.command_line.BLAS_THREADS}}
-    walls, parts = whole_runs(env)
+    with busy(args.busy):
+        [(walls, parts)] = whole_runs(env)
     print(row(f"whole default run, BLAS on {threads} threads", walls, 1, "s"))
     for part in ("layer_in_timing", "gradient_check", "training"):
         print(row(f"  of which {part.replace('_', ' ')}", [p[part] for p in parts], 1, "s"))
-    print("  speed-ups with BLAS on many threads:", parts[0]["speedups"])
+    for p in parts:
+        print("  speed-ups with BLAS on many threads:", p["speedups"])
     loop, products = training_loop(), matrix_products()
     print(row("training loop, per update", loop, 1e6, "us"))
     print(row("its nine matrix products alone, per update", products, 1e6, "us"))
