@@ -19,7 +19,7 @@ files in image_files.py. This file runs the homework and measures it; it needs n
 import io
 import json
 import math
-import sys
+import os
 import time
 import timeit
 from functools import partial
@@ -332,4 +332,8 @@ def npz_bytes(params):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Every output is written and closed, every line printed and flushed. Python's own
+    # shutdown would now take Matplotlib's modules apart, object by object, for a tenth of
+    # a second of the run's time; there is nothing left for it to do, so end here.
+    os._exit(status)

@@ -148,13 +148,16 @@ def row(label, times, scale, unit):
     return f"  {label:<44} {best * scale:9.2f} {unit:<3} {median * scale:9.2f} {unit}"
 
 
-def side_by_side(other):
+def side_by_side(other, processes):
     """The default run of this checkout and of another, in turn."""
-    (walls, parts), (their_walls, their_parts) = whole_runs(roots=(ROOT, other))
+    with busy(processes):
+        (walls, parts), (their_walls, their_parts) = whole_runs(roots=(ROOT, other))
     print(row("whole default run, this checkout", walls, 1, "s"))
     print(row(f"whole default run, {other}", their_walls, 1, "s"))
     ratio = best_and_median(walls)[1] / best_and_median(their_walls)[1]
     print(f"  {'this / that, medians':<44} {ratio:9.3f}")
+    for mine, theirs in zip(parts, their_parts):
+        print(f"  speed-ups, this: {mine['speedups']}\n             that: {theirs['speedups']}")
     for part in parts[0]:
         if part not in ("speedups", "total") and part in their_parts[0]:
             print(row(f"  {part.replace('_', ' ')}: this", [p[part] for p in parts], 1, "s"))
@@ -168,7 +171,7 @@ def main():
     args = parser.parse_args()
     print(f"NumPy {np.__version__}, Python {sys.version.split()[0]}; best and median of {REPEATS}")
     if args.against:
-        return side_by_side(pathlib.Path(args.against).resolve())
+        return side_by_side(pathlib.Path(args.against).resolve(), args.busy)
     with busy(args.busy):
         [(walls, parts)] = whole_runs()
     print(row(f"whole default run, {args.busy} busy processes beside it", walls, 1, "s"))
