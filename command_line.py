@@ -166,6 +166,7 @@ class Outcome:
 
 _held = []  # while a signals_held() block runs: the signals that asked for a stop meanwhile
 _holding = [0]  # how many signals_held() blocks are open
+_swallowed = []  # stops raised where Python only reports what is raised (see _unraisable)
 
 
 def _stop(signum, frame):
@@ -176,10 +177,29 @@ def _stop(signum, frame):
         raise Stopped(signum)
 
 
+def _unraisable(info):
+    """sys.unraisablehook within the run. A signal can land while Python runs a finalizer
+    or a weakref callback (Matplotlib's objects have many), which only reports what it
+    raises: such a Stopped is kept, and the run stops at its next signals_held() block or
+    at its end. Anything else is reported as Python would."""
+    if isinstance(info.exc_value, Stopped):
+        _swallowed.append(info.exc_value.args[0])
+    else:
+        sys.__unraisablehook__(info)
+
+
+def _stop_if_swallowed():
+    if _swallowed:
+        signum = _swallowed[0]
+        _swallowed.clear()
+        raise Stopped(signum)
+
+
 @contextlib.contextmanager
 def signals_held():
     """A block that a stop does not cut short: a stop asked for within it ends the run as
     soon as the block is done."""
+    _stop_if_swallowed()  # before the block, not after
     _holding[0] += 1
     try:
         yield
@@ -196,11 +216,14 @@ def one_line_errors():
     outcome = Outcome()
     previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
     _held.clear()
+    _swallowed.clear()
+    sys.unraisablehook = _unraisable
     for stream in (sys.stdout, sys.stderr):  # a name the encoding cannot show: escaped
         with contextlib.suppress(AttributeError, OSError, ValueError):
             stream.reconfigure(errors="backslashreplace")
     try:
         yield outcome
+        _stop_if_swallowed()
     except HelpShown:
         pass
     except RunError as e:
@@ -222,6 +245,7 @@ def one_line_errors():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        sys.unraisablehook = sys.__unraisablehook__
 
 
 class StdoutError(Exception):

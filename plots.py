@@ -309,7 +309,7 @@ def layer_in_timing(file, timing):
         sizes, vector * 1e3, "o-", color="tab:blue", label="vector form: one matrix product (NumPy)"
     )
     times.set_xlabel("batch size N (images per call)")
-    times.set_ylabel("time per call (ms, log scale), best of repeats")
+    times.set_ylabel(f"{timing['clock']} time per call (ms, log scale), best of repeats")
     plain_log_ticks(times.yaxis)
     times.set_title("Layer_in, z_in = ReLU(x w_in^T + b_in): time per call", fontsize=10, y=TITLE_Y)
     times.legend(fontsize=8, loc="upper left")

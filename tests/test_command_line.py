@@ -17,6 +17,7 @@ from conftest import PREVIOUS, ROOT, SCRIPT, contents, flags, previous_run, run_
 
 import command_line
 import output_set
+import plots
 import train_autoenc_lite as program
 import utils
 
@@ -160,6 +161,34 @@ def test_a_signal_ends_the_run_in_one_line_leaving_the_previous_outputs(
     assert capsys.readouterr().err == f"train_autoenc_lite.py: {message}\n"
     assert contents(out) == PREVIOUS  # untouched, and nothing left behind
     assert len(applied) <= (20 if moment == "writing" else 5)  # at once, not after 100,000
+
+
+class StopsWhenCollected:
+    """An object whose finalizer is where the stop signal lands: Python only reports what a
+    finalizer raises, so the Stopped the handler raises there goes nowhere."""
+
+    def __del__(self):
+        command_line._stop(signal.SIGTERM, None)
+
+
+@posix_only
+@pytest.mark.parametrize("where", ["training", "after the figures"])
+def test_a_stop_that_lands_in_a_finalizer_still_stops_the_run(
+    where, quick, tmp_path, capsys, monkeypatch
+):
+    out = previous_run(tmp_path / "results")
+    owner, name = (utils, "apply_dw") if where == "training" else (plots, "all_figures")
+    real = getattr(owner, name)
+
+    def collected_meanwhile(*args):
+        StopsWhenCollected()  # made and collected at once: its finalizer runs the handler
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, collected_meanwhile)
+    status, _ = quick("--steps", 5, "--out", out)
+    assert status == 143
+    assert capsys.readouterr().err == "train_autoenc_lite.py: stopped by SIGTERM\n"
+    assert contents(out) == PREVIOUS  # stopped before the renames: the previous set stays
 
 
 @posix_only

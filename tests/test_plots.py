@@ -139,7 +139,7 @@ def timing(sizes, busy=()):
         }
         for n in sizes
     ]
-    return {"by_batch_size": rows}
+    return {"clock": "CPU", "by_batch_size": rows}
 
 
 @pytest.mark.parametrize("sizes", [[1], [1, 2, 3], [1, 2, 5, 10, 20, 50, 100], [1, 20, 1000]])
@@ -147,6 +147,7 @@ def test_the_layer_in_timing_for_any_batch_sizes(sizes):
     fig, _ = drawn(plots.layer_in_timing, timing(sizes))
     times, gains = fig.axes
     assert times.get_xscale() == "log" and times.get_yscale() == "log"
+    assert times.get_ylabel().startswith("CPU time per call")  # the clock the run used
     assert all(float(label.get_text()) > 0 for label in times.get_yticklabels() if label.get_text())
     assert [len(line.get_xdata()) for line in times.get_lines()] == [len(sizes)] * 2
     words = texts(fig)
