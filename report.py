@@ -77,7 +77,7 @@ def timing(result, figure):
     """Layer_in's two forms: the table at the training batch size, then every size."""
     by_size = {row["batch_size"]: row for row in result["by_batch_size"]}
     row = by_size[result["difference_batch_size"]]
-    cells = [("form", "calls x repeats", f"{result['clock']} time a call (best)", "(median)")]
+    cells = [("form", "calls x repeats", f"{result['clock']} time per call (best)", "(median)")]
     for form in ("scalar", "vector"):
         t = row[form]
         calls = f"{t['calls_per_repeat']} x {t['repeats']}"
