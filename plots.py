@@ -241,7 +241,7 @@ def weights(file, params, initial, dead_units, steps, columns=15):
         image = mosaic(w.reshape(units, side, side), columns)
         limit = float(np.nanmax(np.abs(image))) or 1.0  # one symmetric scale per panel
         tiles = ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-        ax.set_title(title, fontsize=10, y=TITLE_Y)
+        ax.set_title(title, fontsize=10, y=TITLE_Y, pad=14 if row == 0 else 6)  # room for labels
         ax.set_axis_off()  # tiles labelled by text: far quicker to draw than 100 ticks
         # tile (r, c) is unit r * columns + c: the columns labelled above the top panels,
         # the rows left of the left panels, and the other panels lined up with them
