@@ -10,10 +10,11 @@
 6. runs the test images through the trained network, beside three baselines;
 7. writes its outputs as one set into results/: four figures, results.json, weights.npz.
 
-The math is in utils.py, the gradient check in gradient_check.py, every figure in plots.py
-and every printed table in report.py. What keeps a run safe lives apart: the flags, errors
-and signals in command_line.py, the output set in output_set.py, the reading of image
-files in image_files.py. This file runs the homework and measures it; it needs no display.
+The math is in utils.py, the gradient check in gradient_check.py, how a call is timed in
+timing.py, every figure in plots.py and every printed table in report.py. What keeps a run
+safe lives apart: the flags, errors and signals in command_line.py, the output set in
+output_set.py, the reading of image files in image_files.py. This file runs the homework
+and measures it; it needs no display.
 """
 
 import io
@@ -21,7 +22,6 @@ import json
 import math
 import os
 import time
-import timeit
 from functools import partial
 
 import command_line
@@ -35,6 +35,7 @@ with command_line.imports_guarded(__name__):  # one line if NumPy or Matplotlib 
     import output_set
     import plots
     import report
+    import timing
     import utils
 
 OUTPUTS = (
@@ -120,36 +121,7 @@ def diverged(what, lr):
 # -------------------------------------------------------------------------- timing
 
 TIMING_SIZES = (1, 2, 5, 10, 20, 50, 100)  # batch sizes at which Layer_in is timed
-MIN_REPEAT_SECONDS = 0.001  # each repeat calls a form often enough to last this long
-REPEATS, SLOW_REPEATS, SLOW_CALL = 5, 3, 0.003  # fewer repeats of calls of 3 ms or more
-BUSY_SPREAD = 1.5  # a median call this much slower than the best: the machine was busy
 MAX_LAYER_IN_DIFFERENCE = 1e-12  # scalar and vector Layer_in must agree to this
-# Layer_in is timed in the CPU time the process spends: on a busy machine, wall time would
-# also count the time a call waits for a core, and inflate the slow scalar form's far more
-# than the vector form's short repeats. Where that clock is coarse (Windows), wall time.
-CPU_CLOCK = time.get_clock_info("process_time").resolution <= 1e-6
-CLOCK, CLOCK_NAME = (time.process_time, "CPU") if CPU_CLOCK else (time.perf_counter, "wall")
-
-
-def time_per_call(fn, clock=CLOCK, expected=None):
-    """fn() timed by timeit: a first call to warm up (caches, memory, threads), a second,
-    warm, to size the repeats, then repeats of `calls` calls. A call of SLOW_CALL or more
-    needs no sizing (one call a repeat) and fewer repeats; nor any warm-up where expected,
-    the seconds a call is expected to take from fn's code timed before, is that slow.
-    Returns seconds per call: {"calls_per_repeat", "repeats", "best", "median"}."""
-    timer = timeit.Timer(fn, timer=clock)
-    one = expected if expected is not None and expected >= SLOW_CALL else timer.timeit(1)
-    if one < SLOW_CALL:
-        one = timer.timeit(1)  # warm
-    calls = max(1, math.ceil(MIN_REPEAT_SECONDS / max(one, 1e-9)))
-    repeats = SLOW_REPEATS if one >= SLOW_CALL else REPEATS
-    per_call = sorted(total / calls for total in timer.repeat(repeats, calls))
-    return {
-        "calls_per_repeat": calls,
-        "repeats": repeats,
-        "best": per_call[0],
-        "median": per_call[len(per_call) // 2],
-    }
 
 
 def compare_layer_in(x_train, w_in, b_in, batch_size):
@@ -171,13 +143,13 @@ def compare_layer_in(x_train, w_in, b_in, batch_size):
         # at N takes about N / N' times as long as one at N'
         last = rows[-1] if rows else None
         expected = last and last["scalar"]["best"] * n / last["batch_size"]
-        scalar = time_per_call(partial(utils.forward_in_scalar, x, w_in, b_in), expected=expected)
-        vector = time_per_call(partial(utils.forward_in_vector, x, w_in, b_in))
-        steady = all(t["median"] <= BUSY_SPREAD * t["best"] for t in (scalar, vector))
+        scalar = timing.per_call(partial(utils.forward_in_scalar, x, w_in, b_in), expected=expected)
+        vector = timing.per_call(partial(utils.forward_in_vector, x, w_in, b_in))
+        steady = all(t["median"] <= timing.BUSY_SPREAD * t["best"] for t in (scalar, vector))
         row = {"batch_size": n, "speedup": scalar["best"] / vector["best"], "steady": steady}
         rows.append({**row, "scalar": scalar, "vector": vector})
     return {
-        "clock": CLOCK_NAME,
+        "clock": timing.CLOCK_NAME,
         "max_difference": difference,
         "difference_batch_size": batch_size,
         "by_batch_size": rows,

@@ -214,6 +214,7 @@ def imported_modules(path):
 ROOMS = {  # each module, and what beyond the standard library it may import
     "utils.py": {"numpy"},
     "gradient_check.py": {"numpy", "utils"},
+    "timing.py": set(),
     "plots.py": {"numpy", "matplotlib", "report", "utils"},
     "report.py": set(),
     "command_line.py": {"report"},
@@ -221,7 +222,7 @@ ROOMS = {  # each module, and what beyond the standard library it may import
     "image_files.py": {"numpy", "report", "utils"},
     "train_autoenc_lite.py": {
         *("numpy", "command_line", "gradient_check", "image_files"),
-        *("output_set", "plots", "report", "utils"),
+        *("output_set", "plots", "report", "timing", "utils"),
     },
 }
 

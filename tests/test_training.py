@@ -10,6 +10,7 @@ from conftest import TEST_FILE, TRAIN_FILE, flags
 
 import command_line
 import image_files
+import timing
 import train_autoenc_lite as program
 import utils
 from command_line import InputError, RunError
@@ -136,49 +137,6 @@ def test_the_learning_rate_suggested_is_the_default_or_a_tenth():
 # -------------------------------------------------------------------------- timing
 
 
-def fake_clock(call_seconds, fn_calls):
-    """A clock for time_per_call: each call of fn takes the next of call_seconds."""
-    now, durations = [0.0], iter(call_seconds)
-
-    def fn():
-        fn_calls.append(1)
-        now[0] += next(durations)
-
-    return fn, lambda: now[0]
-
-
-def test_a_fast_form_is_warmed_up_sized_and_repeated():
-    calls, warm = [], program.MIN_REPEAT_SECONDS / 4
-    # cold, then warm: 4 warm calls make a repeat of MIN_REPEAT_SECONDS; REPEATS repeats
-    fn, clock = fake_clock([2 * warm, warm] + [warm] * 4 * program.REPEATS, calls)
-    t = program.time_per_call(fn, clock)
-    assert (t["calls_per_repeat"], t["repeats"]) == (4, program.REPEATS)
-    assert len(calls) == 2 + 4 * program.REPEATS
-    assert t["best"] == pytest.approx(warm) and t["median"] == pytest.approx(warm)
-
-
-def test_a_call_of_slow_call_needs_no_sizing_and_three_repeats():
-    calls, slow = [], program.SLOW_CALL
-    fn, clock = fake_clock([slow] + [slow, 2 * slow, 3 * slow], calls)
-    t = program.time_per_call(fn, clock)
-    assert (t["calls_per_repeat"], t["repeats"], len(calls)) == (1, 3, 4)
-    assert (t["best"], t["median"]) == (pytest.approx(slow), pytest.approx(2 * slow))
-    calls.clear()
-    fn, clock = fake_clock([slow * 0.99] * 7, calls)
-    assert program.time_per_call(fn, clock)["repeats"] == 5 and len(calls) == 7
-
-
-@pytest.mark.parametrize("expected, calls", [(1.0, 3), (0.99, 7)])
-def test_a_form_expected_to_be_slow_needs_no_warming_up(expected, calls):
-    """Timed before at a smaller size, a form expected to take SLOW_CALL a call is warm and
-    needs no sizing: three repeats of one call; one expected to be quicker is warmed up."""
-    done, call = [], program.SLOW_CALL * 0.99
-    fn, clock = fake_clock([call] * 10, done)
-    t = program.time_per_call(fn, clock, expected=expected * program.SLOW_CALL)
-    assert len(done) == calls and t["calls_per_repeat"] == 1
-    assert t["repeats"] == (3 if calls == 3 else 5) and t["best"] == pytest.approx(call)
-
-
 def test_each_size_expects_the_scalar_form_to_take_the_time_of_the_size_before_scaled(
     monkeypatch,
 ):
@@ -190,7 +148,7 @@ def test_each_size_expects_the_scalar_form_to_take_the_time_of_the_size_before_s
         n = len(fn.args[0])
         return {"best": n * 1e-3, "median": n * 1e-3}
 
-    monkeypatch.setattr(program, "time_per_call", timed)
+    monkeypatch.setattr(timing, "per_call", timed)
     params = utils.init(0)
     program.compare_layer_in(np.ones((5, 225)), params["w_in"], params["b_in"], 2)
     assert seen == [None, pytest.approx(2e-3), pytest.approx(5e-3)]  # sizes 1, 2, 5
@@ -212,7 +170,7 @@ def test_a_size_timed_while_the_machine_was_busy_is_marked(spread, steady, monke
     times = itertools.cycle(
         [{"best": 1e-3, "median": spread * 1e-3}, {"best": 1e-5, "median": 1e-5}]
     )
-    monkeypatch.setattr(program, "time_per_call", lambda fn, expected=None: dict(next(times)))
+    monkeypatch.setattr(timing, "per_call", lambda fn, expected=None: dict(next(times)))
     params = utils.init(0)
     [row] = program.compare_layer_in(np.ones((1, 225)), params["w_in"], params["b_in"], 1)[
         "by_batch_size"
