@@ -252,8 +252,8 @@ class _Array(namedtuple("_Array", "shape dtype order data axes native")):
                 f"{shape} and type {dtype.str}, which needs {expected:,}"
             )
         array = np.frombuffer(_data_bytes(self.data), dtype=dtype)
-        if self.native and not dtype.isnative:
-            array = array.byteswap().view(dtype.newbyteorder("="))
+        if self.native and not dtype.isnative:  # swapped in place where the bytes are ours
+            array = array.byteswap(inplace=array.flags.writeable).view(dtype.newbyteorder("="))
         if self.axes is not None:
             return array.reshape(self.shape).transpose(self.axes)
         return array.reshape(self.shape, order=self.order)
