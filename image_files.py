@@ -237,7 +237,7 @@ class _Array(namedtuple("_Array", "shape dtype order data axes native")):
         shape = self.final_shape()
         if len(shape) != 3 or shape[1:] != (SIDE, SIDE):
             raise _Refused(
-                f"holds an array of shape {shape}; expected (N, {SIDE}, {SIDE}): "
+                f"holds an array of shape {_shape_text(shape)}; expected (N, {SIDE}, {SIDE}): "
                 f"N images of {SIDE} x {SIDE} pixels"
             )
         if shape[0] == 0:
@@ -257,6 +257,12 @@ class _Array(namedtuple("_Array", "shape dtype order data axes native")):
         if self.axes is not None:
             return array.reshape(self.shape).transpose(self.axes)
         return array.reshape(self.shape, order=self.order)
+
+
+def _shape_text(shape):
+    """A shape for a message: whole if short, else its start (up to 32 sizes of 10 digits)."""
+    text = str(shape)
+    return text if len(text) <= 40 else f"{text[:36]}... ({len(shape)} dimensions)"
 
 
 def _data_length(data):

@@ -521,3 +521,11 @@ def test_a_mark_fences_off_the_values_below_it():
     assert "from an empty pickle stack" in described(below)
     above = ops_pickle(pickle.NONE + pickle.MARK + pickle.NONE + pickle.TUPLE1 + pickle.TUPLE)
     assert "ends with 2 values" in described(above)
+
+
+def test_a_shape_of_many_large_sizes_is_quoted_short():
+    sizes = b"".join(pickle.BININT + struct.pack("<i", 2**31 - 1) for _ in range(32))
+    data = honest(n=1).replace(b"K\x01K\x0fK\x0f\x87", b"(" + sizes + b"t")
+    message = described(data)
+    assert "(2147483647, 2147483647, 2147483647,... (32 dimensions)" in message, message
+    assert len(message) < 120
