@@ -528,4 +528,4 @@ def test_a_shape_of_many_large_sizes_is_quoted_short():
     data = honest(n=1).replace(b"K\x01K\x0fK\x0f\x87", b"(" + sizes + b"t")
     message = described(data)
     assert "(2147483647, 2147483647, 2147483647,... (32 dimensions)" in message, message
-    assert len(message) < 120
+    assert len(message) < 140  # the whole shape would be 420 characters
