@@ -18,6 +18,7 @@ from conftest import (
 
 import gradient_check
 import image_files
+import timing
 import train_autoenc_lite as program
 import utils
 
@@ -65,6 +66,7 @@ def test_results_json_holds_the_run(default_results):
     assert results["test_loss"] == pytest.approx(sum(results["test_loss_per_image"]))
     assert results["dead_units"] == [] and results["warnings"] == []
     rows = results["timing"]["by_batch_size"]
+    assert results["timing"]["clock"] == timing.CLOCK_NAME  # "CPU" but on Windows
     assert [row["batch_size"] for row in rows] == [1, 2, 5, 10, 20, 50, 100]
     assert all(row["scalar"]["best"] > row["vector"]["best"] for row in rows)
     check = results["gradient_check"]
@@ -86,6 +88,7 @@ def test_weights_npz_holds_the_trained_network(default_run, default_results):
 def test_the_run_prints_what_results_json_holds(default_run, default_results):
     out = default_run[1].stdout
     results = default_results
+    assert f"{results['timing']['clock']} time per call (best)" in out
     speedups = "  ".join(
         f"{r['batch_size']}: {r['speedup']:.0f}x" if r["steady"] else f"{r['batch_size']}: busy"
         for r in results["timing"]["by_batch_size"]
