@@ -196,7 +196,7 @@ def no_better_than_black(y_test, x_test, test_loss, baselines, losses, lr):
     what = (
         "outputs 0 for every test pixel (every output ReLU is off)"
         if not y_test.any()
-        else ("does no better than an all-black output")
+        else "does no better than an all-black output"
     )
     peak = int(np.argmax(losses))
     return (
@@ -232,10 +232,10 @@ def main(argv=None):
             initial = {name: params[name].copy() for name in ("w_in", "w_out")}
 
             say(f"\nLayer_in ({utils.P} units x {utils.D} pixels), scalar against vector form:")
-            timing, took["layer_in_timing"] = timed(
+            layer_in, took["layer_in_timing"] = timed(
                 compare_layer_in, x_train, params["w_in"], params["b_in"], args.batch_size
             )
-            say(report.timing(timing, outputs.folder / "layer_in_timing.png"))
+            say(report.timing(layer_in, outputs.folder / "layer_in_timing.png"))
 
             check_rng = rng.spawn(1)[0]  # the check's own draws: training sees the same rng
             x_check = gradient_check.check_batch(x_train, check_rng)
@@ -274,7 +274,7 @@ def main(argv=None):
             warning = no_better_than_black(y_test, x_test, test_loss, baselines, losses, args.lr)
             results = {
                 "config": {k: getattr(args, k) for k in command_line.DEFAULTS},
-                "timing": timing,
+                "timing": layer_in,
                 "gradient_check": {**check, "images": len(x_check)},
                 "losses": losses.tolist(),
                 "smoothing_window": window,
