@@ -291,23 +291,40 @@ def test_a_newer_numpys_names_are_refused_where_this_one_lacks_them(monkeypatch)
 # ---------------------------------------------------------- memory bounded by the file
 
 
-def peak_memory(data, tmp_path, what="images"):
+# Run in a fresh process. On Linux the peak is the process's VmHWM, reset to the resident
+# size once the imports are done (ru_maxrss would not do: Linux carries it over from the
+# parent that started the process, here pytest, already larger than what is measured).
+PEAK_MEMORY = """
+import os, resource, sys
+sys.path.insert(0, {root!r})
+import image_files
+
+def resident(field):
+    with open("/proc/self/status") as f:
+        return 1024 * int(next(line for line in f if line.startswith(field)).split()[1])
+
+linux = os.path.exists("/proc/self/clear_refs")
+if linux:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # the peak, from here on
+    before = resident("VmRSS:")
+else:  # macOS: ru_maxrss is the process's own, in bytes
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    made, said = image_files.load_images({path!r}).nbytes, ""
+except image_files.ImageFileError as e:
+    made, said = 0, str(e)
+peak = resident("VmHWM:") if linux else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(peak - before - made, said)
+"""
+
+
+def peak_memory(data, tmp_path):
     """load_images on data in a fresh process: (its peak memory beyond the array it
     returns, its message if refused), in bytes."""
     path = tmp_path / "file.pickle"
     path.write_bytes(data)
-    code = (
-        "import resource, sys\n"
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "import image_files\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "try:\n"
-        f"    made, said = image_files.load_images({str(path)!r}).nbytes, ''\n"
-        "except image_files.ImageFileError as e:\n"
-        "    made, said = 0, str(e)\n"
-        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
-        "print(grown * (1 if sys.platform == 'darwin' else 1024) - made, said)\n"
-    )
+    code = PEAK_MEMORY.format(root=str(ROOT), path=str(path))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     grown, _, said = done.stdout.partition(" ")
