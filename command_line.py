@@ -308,10 +308,13 @@ def imports_guarded(module_name):
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", PendingDeprecationWarning)
             yield
-    except ImportError:
+    except MemoryError:  # a small `ulimit -v`: NumPy and Matplotlib alone need 200 MB
+        sys.exit(error("error: out of memory while loading NumPy and Matplotlib; free some", 1))
+    except ImportError as e:
         missing = [m for m in ("numpy", "matplotlib") if importlib.util.find_spec(m) is None]
-        if not missing:
-            raise
+        if not missing:  # installed, but they did not load (a library that cannot be mapped)
+            why = report.quoted((str(e).strip().splitlines() or [type(e).__name__])[-1], 200)
+            sys.exit(error(f"error: NumPy or Matplotlib did not load: {why}", 1))
         sys.exit(
             error(
                 f"error: {' and '.join(missing)} not installed for {sys.executable}; set up "

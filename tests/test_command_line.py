@@ -426,3 +426,28 @@ def test_signals_held_delays_a_stop_to_the_end_of_the_block(capsys):
         reached.append("past the block")  # never: the stop ends the run here
     assert reached == ["the end of the block"] and outcome.status == 143
     assert capsys.readouterr().err == "train_autoenc_lite.py: stopped by SIGTERM\n"
+
+
+@pytest.mark.parametrize(
+    "failure, said",
+    [
+        (MemoryError(), "out of memory while loading NumPy and Matplotlib; free some"),
+        (
+            ImportError("Error importing numpy\n\nOriginal error was: libx.so: failed to map"),
+            "NumPy or Matplotlib did not load: 'Original error was: libx.so: failed to map'",
+        ),
+    ],
+)
+def test_imports_that_fail_with_the_packages_installed_are_one_line(failure, said, capsys):
+    """A small `ulimit -v` makes NumPy's or Matplotlib's import fail (MemoryError, or an
+    ImportError for a library that cannot be mapped): one line and status 1."""
+    previous = {signum: signal.getsignal(signum) for signum in command_line.STOP_SIGNALS}
+    try:
+        with pytest.raises(SystemExit) as ended:
+            with command_line.imports_guarded("__main__"):
+                raise failure
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert ended.value.code == 1
+    assert capsys.readouterr().err == f"train_autoenc_lite.py: error: {said}\n"
