@@ -18,6 +18,7 @@ library only: this module must work before NumPy is loaded, or when it is missin
 
 import argparse
 import contextlib
+import functools
 import importlib.util
 import os
 import re
@@ -177,15 +178,15 @@ def _stop(signum, frame):
         raise Stopped(signum)
 
 
-def _unraisable(info):
+def _unraisable(report_it, info):
     """sys.unraisablehook within the run. A signal can land while Python runs a finalizer
     or a weakref callback (Matplotlib's objects have many), which only reports what it
     raises: such a Stopped is kept, and the run stops at its next signals_held() block or
-    at its end. Anything else is reported as Python would."""
+    at its end. Anything else goes to report_it, the hook there was before."""
     if isinstance(info.exc_value, Stopped):
         _swallowed.append(info.exc_value.args[0])
     else:
-        sys.__unraisablehook__(info)
+        report_it(info)
 
 
 def _stop_if_swallowed():
@@ -217,7 +218,8 @@ def one_line_errors():
     previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
     _held.clear()
     _swallowed.clear()
-    sys.unraisablehook = _unraisable
+    hook = sys.unraisablehook
+    sys.unraisablehook = functools.partial(_unraisable, hook)
     for stream in (sys.stdout, sys.stderr):  # a name the encoding cannot show: escaped
         with contextlib.suppress(AttributeError, OSError, ValueError):
             stream.reconfigure(errors="backslashreplace")
@@ -245,7 +247,7 @@ def one_line_errors():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        sys.unraisablehook = sys.__unraisablehook__
+        sys.unraisablehook = hook
 
 
 class StdoutError(Exception):

@@ -142,7 +142,7 @@ def compare_layer_in(x_train, w_in, b_in, batch_size):
         # the scalar form's time grows as N: from the size before, it is warm, and a call
         # at N takes about N / N' times as long as one at N'
         last = rows[-1] if rows else None
-        expected = last and last["scalar"]["best"] * n / last["batch_size"]
+        expected = last["scalar"]["best"] * n / last["batch_size"] if last else None
         scalar = timing.per_call(partial(utils.forward_in_scalar, x, w_in, b_in), expected=expected)
         vector = timing.per_call(partial(utils.forward_in_vector, x, w_in, b_in))
         steady = all(t["median"] <= timing.BUSY_SPREAD * t["best"] for t in (scalar, vector))

@@ -451,3 +451,12 @@ def test_imports_that_fail_with_the_packages_installed_are_one_line(failure, sai
             signal.signal(signum, handler)
     assert ended.value.code == 1
     assert capsys.readouterr().err == f"train_autoenc_lite.py: error: {said}\n"
+
+
+def test_the_run_gives_back_the_unraisable_hook_it_found(capsys):
+    """Within the run a swallowed Stopped is kept; anything else, and everything after the
+    run, goes to the hook that was there before (pytest's own, here)."""
+    before = sys.unraisablehook
+    with command_line.one_line_errors() as outcome:
+        assert sys.unraisablehook is not before
+    assert sys.unraisablehook is before and outcome.status == 0
