@@ -7,6 +7,7 @@ is one the reader means to take. The second half puts each limit the module stat
 test just inside (it passes) and just outside (it is refused, by that limit).
 """
 
+import importlib.util
 import inspect
 import io
 import pickle
@@ -546,3 +547,16 @@ def test_a_shape_of_many_large_sizes_is_quoted_short():
     message = described(data)
     assert "(2147483647, 2147483647, 2147483647,... (32 dimensions)" in message, message
     assert len(message) < 140  # the whole shape would be 420 characters
+
+
+def test_every_mutant_of_the_mutation_tool_still_applies():
+    """tools/mutants.py loosens the reader's bounds one at a time (a few minutes, so not
+    run here): each of its changes must still find its text in image_files.py, once."""
+    spec = importlib.util.spec_from_file_location("mutants", ROOT / "tools" / "mutants.py")
+    mutants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutants)
+    source = (ROOT / "image_files.py").read_text()
+    found = mutants.mutants()
+    assert len(found) >= 50
+    for what, old, new in found:
+        assert source.count(old) == 1 and old != new, what
