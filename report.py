@@ -85,11 +85,14 @@ def timing(result, figure):
     speedups = "  ".join(
         f"{n}: {r['speedup']:.0f}x" if r["steady"] else f"{n}: busy" for n, r in by_size.items()
     )
+    spreads = "  ".join(f"{n}: {r['spread']:.2f}" for n, r in by_size.items())
     lines = [
         table(cells),
         f"  the two forms' outputs agree to {result['max_difference']:.1e}",
         f"  speed-up by batch size, best against best ({shown(figure)}):",
         f"  {speedups}",
+        "  spread by batch size, median against best (the larger of the two forms):",
+        f"  {spreads}",
     ]
     unsteady = [str(n) for n, r in by_size.items() if not r["steady"]]
     if unsteady:

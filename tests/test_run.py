@@ -94,6 +94,10 @@ def test_the_run_prints_what_results_json_holds(default_run, default_results):
         for r in results["timing"]["by_batch_size"]
     )
     assert f"  {speedups}\n" in out
+    spreads = "  ".join(
+        f"{r['batch_size']}: {r['spread']:.2f}" for r in results["timing"]["by_batch_size"]
+    )
+    assert f"  {spreads}\n" in out
     for name, r in results["gradient_check"]["arrays"].items():
         assert f"{r['max_relative_error']:.1e}" in [
             line.split()[-1] for line in out.splitlines() if line.split()[:1] == [name]

@@ -176,6 +176,7 @@ def test_a_size_timed_while_the_machine_was_busy_is_marked(spread, steady, monke
         "by_batch_size"
     ]
     assert row["steady"] is steady and row["speedup"] == pytest.approx(100)
+    assert row["spread"] == pytest.approx(spread)  # the larger of the two forms' spreads
 
 
 @pytest.mark.parametrize("off, fails", [(0.99e-12, False), (1.01e-12, True)])
