@@ -185,9 +185,10 @@ def test_real_numpy_pickles_load(path):
     5 pickle of a transposed array only where _frombuffer takes its axis order (2.1 on)."""
     try:
         expected = reference(path.read_bytes())
-    except TypeError:  # _frombuffer() takes 4 positional arguments but 5 were given
-        assert "calls _frombuffer with 5 arguments" in refusal(path)
-        assert image_files._FROMBUFFER_ARGS == (4,) and "permuted" in path.name
+    except (TypeError, ImportError):  # NumPy 2.0's 4-argument _frombuffer; 1.26's modules
+        message = refusal(path)
+        assert "calls _frombuffer with 5 arguments" in message or "installed here" in message
+        assert "numpy2" in path.name  # what NumPy 1.x writes, every NumPy reads
         return
     assert_same_array(described(path.read_bytes()), expected)
     loaded = load_images(path)

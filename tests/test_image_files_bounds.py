@@ -281,7 +281,7 @@ def test_a_newer_numpys_names_are_refused_where_this_one_lacks_them(monkeypatch)
     there, and so does the reader, in words that say why."""
     name = ("numpy._core.numeric", "_frombuffer")
     monkeypatch.setattr(image_files, "_NOT_HERE", {name})
-    monkeypatch.delitem(image_files._CALLS, name)
+    monkeypatch.delitem(image_files._CALLS, name, raising=False)  # NumPy 1.26: not there
     data = numpy_pickle(np.zeros((N, 15, 15)), 5, route="frombuffer", core="numpy._core")
     assert "which the NumPy installed here" in described(data)
     monkeypatch.setattr(image_files, "_FROMBUFFER_ARGS", (4,))  # as NumPy 2.0 has it
