@@ -1,6 +1,6 @@
 """image_files' pickle machine against pickle.load, and each of its bounds at its edge.
 
-The first half writes array pickles field by field (tests/pickle_writer.py), each field
+The first half writes array pickles field by field (tests/pickle_kit.py), each field
 either as NumPy writes it or in a way it does not, and asks of every one: the reader loads
 it exactly as pickle.load does, or refuses it; and it loads it if, and only if, every field
 is one the reader means to take. The second half puts each limit the module states to the
@@ -80,7 +80,7 @@ FIELDS = {
     "axes": [((1, 2, 0), True), ((True, 2, False), False), ((-2, -1, 0), False), ((1, 0), False)],
 }
 
-
+# Fields whose values NumPy writes are many (one NumPy or protocol, or another): any of those.
 OPEN = ("protocol", "stack_global", "memo", "core", "route", "code", "fortran", "data", "order")
 
 
