@@ -80,11 +80,9 @@ def whole_number(low, high=None):
     def parse(text):
         if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
             raise argparse.ArgumentTypeError(f"{report.quoted(text)} is not a whole number")
-        digits = text.strip().lstrip("+-").lstrip("0")
-        if len(digits) > MAX_DIGITS:  # no million-digit number is ever converted
-            raise argparse.ArgumentTypeError(f"{report.quoted(text)} is out of range: {limits}")
-        value = int(text)
-        if value < low or (high is not None and value > high):
+        too_long = len(text.strip().lstrip("+-").lstrip("0")) > MAX_DIGITS
+        value = None if too_long else int(text)  # no million-digit number is ever converted
+        if too_long or value < low or (high is not None and value > high):
             raise argparse.ArgumentTypeError(f"{report.quoted(text)} is out of range: {limits}")
         return value
 
@@ -108,7 +106,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a mistake is one line (the InputError of any other bad input)."""
 
     def error(self, message):
-        raise InputError(f"{''.join(c if c.isprintable() else repr(c)[1:-1] for c in message)}")
+        raise InputError("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 class HelpShown(Exception):

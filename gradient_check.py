@@ -11,8 +11,8 @@ Two generic helpers, after CS231n's gradient_check.py, that know nothing of the 
 
 And the run's check of utils.backprop: check_batch(x_train, rng) picks the images,
 check_backprop(params, x, rng) checks a random sample of each array's entries (all of a
-small one), failure(result) words what went wrong, if anything. Where no ReLU switches, the loss
-is quadratic in one entry, so its central difference is exact but for rounding.
+small one), failure(result) words what went wrong, if anything. Where no ReLU switches,
+the loss is quadratic in one entry, so its central difference is exact but for rounding.
 
 Rounding: the loss L is a sum of terms of its own size, each rounded to about eps times
 itself (eps = 2.2e-16), so a difference of two losses over 2h carries an error of up to
@@ -72,18 +72,20 @@ def rounding_floor(loss, step=STEP):
 def check_backprop(params, x, rng):
     """utils.backprop against central differences of the loss on the batch x (N, 225).
 
-    rng draws the SAMPLE entries of each weight matrix. Returns {"floor", "max_allowed",
-    "passed", "arrays": {name: {"shape", "entries", "checked", "skipped", "max_relative_error"}}}.
+    rng draws the SAMPLE entries of each array. Returns {"step", "floor", "max_allowed",
+    "arrays": {name: {"shape", "entries", "checked", "skipped", "max_relative_error"}}}.
     """
+
+    def relus_on(cache):  # where each ReLU is on: it changes only at a kink of the loss
+        return [cache[name] > 0 for name in ("z_in", "z_rec", "y")]
 
     def loss_terms():  # the loss as its squared errors, and where each ReLU is on
         y, cache = utils.forward(params, x)
-        return (y - x) ** 2, [cache[name] > 0 for name in ("z_in", "z_rec", "y")]
+        return (y - x) ** 2, relus_on(cache)
 
     y, cache = utils.forward(params, x)
-    grads = utils.backprop(params, cache)
+    grads, pattern = utils.backprop(params, cache), relus_on(cache)
     floor = rounding_floor(utils.get_loss(y, x))
-    _, pattern = loss_terms()
 
     arrays = {}
     for name in utils.TRAINED:

@@ -2,7 +2,7 @@
 
     with results_folder("results") as outputs:   # made if need be, proven writable
         ...                                       # the run
-        outputs.write_all({"a.png": draw_a, "results.json": write_json})
+        outputs.write_all({"a.png": png_bytes, "results.json": json_bytes})
 
 - Every output is written first into a new private folder inside the results folder
   (`.autoenc-XXXXXXXX`, made by mkdtemp: a name no one can guess or plant a link at).

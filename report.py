@@ -98,7 +98,7 @@ def timing(result, figure):
     if unsteady:
         lines.append(
             f"  busy: while batch size {', '.join(unsteady)} was timed, the machine was too busy "
-            "for a speed-up to mean much (a median call over 1.5 times the best)"
+            f"for a speed-up to mean much (a spread over {result['busy_spread']:g})"
         )
     return "\n".join(lines)
 

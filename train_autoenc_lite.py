@@ -152,6 +152,7 @@ def compare_layer_in(x_train, w_in, b_in, batch_size):
         )
     return {
         "clock": timing.CLOCK_NAME,
+        "busy_spread": timing.BUSY_SPREAD,
         "max_difference": difference,
         "difference_batch_size": batch_size,
         "by_batch_size": rows,

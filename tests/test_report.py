@@ -50,3 +50,20 @@ def test_a_table_aligns_the_first_column_left_and_the_rest_right():
         "  scalar  12.4 ms",
         "  vector    32 us",
     ]
+
+
+def test_the_timing_section_says_busy_where_the_spread_is_over_the_limit():
+    def form(best, median):
+        return {"calls_per_repeat": 1, "repeats": 3, "best": best, "median": median}
+
+    rows = [
+        {"batch_size": n, "speedup": 100.0 * n, "spread": spread, "steady": spread <= 1.5}
+        | {"scalar": form(1e-3 * n, 1e-3 * n * spread), "vector": form(1e-5, 1e-5)}
+        for n, spread in ((1, 1.0), (2, 1.6))
+    ]
+    result = {"clock": "CPU", "busy_spread": 1.5, "max_difference": 0.0}
+    result |= {"difference_batch_size": 1, "by_batch_size": rows}
+    text = report.timing(result, "results/layer_in_timing.png")
+    assert "  1: 100x  2: busy\n" in text and "  1: 1.00  2: 1.60\n" in text
+    assert "while batch size 2 was timed" in text and "a spread over 1.5)" in text
+    assert "CPU time per call (best)" in text

@@ -67,6 +67,7 @@ def test_results_json_holds_the_run(default_results):
     assert results["dead_units"] == [] and results["warnings"] == []
     rows = results["timing"]["by_batch_size"]
     assert results["timing"]["clock"] == timing.CLOCK_NAME  # "CPU" but on Windows
+    assert results["timing"]["busy_spread"] == timing.BUSY_SPREAD
     assert [row["batch_size"] for row in rows] == [1, 2, 5, 10, 20, 50, 100]
     assert all(row["scalar"]["best"] > row["vector"]["best"] for row in rows)
     check = results["gradient_check"]

@@ -74,7 +74,7 @@ def whole_runs(env=None, roots=(ROOT,)):
                 walls.append(time.perf_counter() - start)
                 results = json.loads((pathlib.Path(folder) / "results.json").read_text())
                 parts.append(results["seconds"])
-                parts[-1]["speedups"] = " ".join(
+                parts[-1]["speedups"] = " ".join(  # older checkouts record no "steady"
                     f"{r['batch_size']}:{r['speedup']:.0f}x{'' if r.get('steady', 1) else '(busy)'}"
                     for r in results["timing"]["by_batch_size"]
                 )
