@@ -1,6 +1,7 @@
-"""The shipped image files, the tool that makes them, and image_files.load_images."""
+"""run_support/image_files.py and the shipped images: honest files load as pickle.load loads
+them (and what it refuses is refused); each hostile kind of file, at the edge of its bound,
+is refused in one line without running anything, blocking, or taking memory or time."""
 
-import copyreg
 import importlib.util
 import os
 import pickle
@@ -8,248 +9,176 @@ import pickletools
 import struct
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 from conftest import ROOT, TEST_FILE, TRAIN_FILE
-from pickle_kit import assert_same_array, described, reference
 
-import image_files
-import report
-from image_files import ImageFileError, load_images
+from run_support import image_files, report
+from run_support.image_files import ImageFileError, load_images
 
-PICKLES = ROOT / "tests" / "pickles"  # real NumPy 1.x and 2.x output: tools/make_test_pickles.py
+PICKLES = sorted((ROOT / "tests" / "pickles").glob("*.pickle"))  # tools/make_test_pickles.py
 
 
-def load_tool():
-    """tools/make_images.py as a module (it imports scikit-learn only inside build())."""
-    spec = importlib.util.spec_from_file_location("make_images", ROOT / "tools" / "make_images.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_images = load_tool()
-
-
-def some_images(n=3, seed=0):
+def images(n=3, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, 15, 15)).astype(np.float64)
 
 
-def refusal(path):
-    """The message load_images gives for path; fails the test if it loads."""
+def swap(data, old, new):
+    """data with old put to new; old must be there (a change that misses fails the test)."""
+    assert data.count(old) == 1, (old, data[:200])
+    return data.replace(old, new)
+
+
+def refusal(data, tmp_path, name="images.pickle"):
+    """The one-line message load_images gives for a file holding data; fails if it loads."""
+    path = tmp_path / name
+    path.write_bytes(data)
     with pytest.raises(ImageFileError) as caught:
         load_images(path)
     message = str(caught.value)
-    assert isinstance(caught.value, ValueError)
-    assert message.startswith(f"{report.shown(path)}: ") and "\n" not in message, message
-    assert len(message) < 500, message
+    assert isinstance(caught.value, ValueError) and message.startswith(f"{report.shown(path)}: ")
+    assert message.isprintable() and len(message) < len(str(path)) + 300, message
     return message
 
 
-def refusal_of(data, tmp_path):
+def loaded(data, tmp_path):
     path = tmp_path / "images.pickle"
     path.write_bytes(data)
-    return refusal(path)
+    return load_images(path)
 
 
 # ---------------------------------------------------------------- the shipped files
 
 
-def test_shipped_files_load_with_the_course_shapes():
-    train, test = load_images(TRAIN_FILE), load_images(TEST_FILE)
-    assert train.shape == (1000, 15, 15) and test.shape == (20, 15, 15)
-    for images in (train, test):
-        assert images.dtype == np.float64
-        assert images.min() == 0.0 and images.max() == 255.0
-
-
-def test_shipped_files_are_in_the_course_format():
-    """Pickle protocol 3 with NumPy 1.x's module names, as the course's files were."""
-    for path in (TRAIN_FILE, TEST_FILE):
+def test_the_shipped_files_are_the_courses_format_and_load_as_pickle_does():
+    """Protocol 3 with NumPy 1.x's module names, as the course's files were."""
+    for path, n in ((TRAIN_FILE, 1000), (TEST_FILE, 20)):
         data = path.read_bytes()
-        assert data[:2] == b"\x80\x03", path.name
         found = {arg for op, arg, _ in pickletools.genops(data) if op.name == "GLOBAL"}
-        assert found == {"numpy.core.multiarray _reconstruct", "numpy ndarray", "numpy dtype"}
-        plain = pickle.loads(data)  # plain NumPy reads it too, to the same array
-        assert plain.dtype == np.float64 and np.array_equal(plain, load_images(path))
+        assert data[:2] == b"\x80\x03" and found == {
+            "numpy.core.multiarray _reconstruct",
+            "numpy ndarray",
+            "numpy dtype",
+        }
+        array = load_images(path)
+        assert (
+            array.shape == (n, 15, 15)
+            and array.dtype == np.float64
+            and (array.min(), array.max()) == (0, 255)
+        )
+        assert np.array_equal(array, pickle.loads(data))
 
 
 def test_test_images_are_not_training_images():
-    train, test = load_images(TRAIN_FILE), load_images(TEST_FILE)
-    train_set = {image.tobytes() for image in train}
-    assert len(train_set) == len(train)  # no training image twice, either
-    assert not any(image.tobytes() in train_set for image in test)
-    assert len({image.tobytes() for image in test}) == len(test)
-
-
-def test_glyphs_are_sized_and_placed_like_the_course():
-    """Bright digits 8 to 11 pixels tall on a black background, inside the frame."""
-    images = np.concatenate([load_images(TRAIN_FILE), load_images(TEST_FILE)])
-    ink = images > 0
-    rows, cols = ink.any(axis=2), ink.any(axis=1)
-    heights = 15 - rows.argmax(axis=1) - rows[:, ::-1].argmax(axis=1)
-    widths = 15 - cols.argmax(axis=1) - cols[:, ::-1].argmax(axis=1)
-    assert heights.min() >= 8 and heights.max() <= 11
-    assert set(np.unique(heights)) >= {9, 10, 11}  # the sizes vary
-    assert widths.min() >= 2 and widths.max() <= 11
-    assert not ink[:, 0, :].any() and not ink[:, -1, :].any()  # a black margin all round
-    assert not ink[:, :, 0].any() and not ink[:, :, -1].any()
-    assert ink.mean() < 0.4  # dark background: most pixels are black
-    tops = rows.argmax(axis=1)
-    assert len(np.unique(tops)) >= 3  # the glyphs are shifted about
-
-
-# What NumPy 1.26.4 wrote for pickle.dumps(np.array([[[0., 255.], [17., 3.5]]]), protocol=3).
-NUMPY1_PROTOCOL3 = (
-    b"\x80\x03cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nq\x01K\x00\x85q\x02"
-    b"C\x01bq\x03\x87q\x04Rq\x05(K\x01K\x01K\x02K\x02\x87q\x06cnumpy\ndtype\nq\x07X\x02\x00\x00"
-    b"\x00f8q\x08\x89\x88\x87q\tRq\n(K\x03X\x01\x00\x00\x00<q\x0bNNNJ\xff\xff\xff\xffJ\xff\xff"
-    b"\xff\xffK\x00tq\x0cb\x89C \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xe0o@\x00"
-    b"\x00\x00\x00\x00\x001@\x00\x00\x00\x00\x00\x00\x0c@q\rtq\x0eb."
-)
-
-
-def test_the_tool_writes_numpy_1_bytes():
-    """course_pickle gives the very bytes NumPy 1.26.4 wrote for the same array."""
-    small = np.array([[[0.0, 255.0], [17.0, 3.5]]])
-    assert make_images.course_pickle(small) == NUMPY1_PROTOCOL3
+    train = {image.tobytes() for image in load_images(TRAIN_FILE)}
+    test = [image.tobytes() for image in load_images(TEST_FILE)]
+    assert len(train) == 1000 and len(set(test)) == 20 and not train & set(test)
 
 
 def test_the_tool_rebuilds_the_shipped_files_byte_for_byte():
-    pytest.importorskip("sklearn", reason="rebuilding the data needs scikit-learn")
-    train, test, test_labels = make_images.build()
-    assert make_images.course_pickle(train) == TRAIN_FILE.read_bytes()
-    assert make_images.course_pickle(test) == TEST_FILE.read_bytes()
+    if importlib.util.find_spec("sklearn") is None:
+        pytest.skip("rebuilding the data needs the digits scikit-learn ships")
+    spec = importlib.util.spec_from_file_location("make_images", ROOT / "tools" / "make_images.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    train, test, test_labels = tool.build()
+    assert tool.course_pickle(train) == TRAIN_FILE.read_bytes()
+    assert tool.course_pickle(test) == TEST_FILE.read_bytes()
     assert test_labels.tolist() == [d for d in range(10) for _ in range(2)]
 
 
-def test_the_tool_keeps_test_digits_out_of_training():
-    labels = np.repeat(np.arange(10), 30)
-    train, test = make_images.choose(labels, np.random.default_rng(0))
-    assert len(train) == min(make_images.N_TRAIN, 300 - 20) and len(test) == 20
-    assert not set(train.tolist()) & set(test.tolist())
-    assert labels[test].tolist() == [d for d in range(10) for _ in range(2)]
+# ------------------------------------------------- honest files, as pickle.load reads them
 
 
-# ------------------------------------------------------------- pickles that must load
-
-REAL_PICKLES = sorted(PICKLES.glob("*.pickle"))
-PICKLED_ARRAY = (np.arange(2 * 15 * 15) % 256).reshape(2, 15, 15)  # what each of them holds
-
-
-def test_real_pickles_cover_both_numpy_generations():
-    """Protocols 2 to 5 and three memory layouts, each as NumPy 1.x and 2.x wrote them."""
-    names = {p.name for p in REAL_PICKLES}
-    for major in ("numpy1.", "numpy2."):
+def test_real_numpy_pickles_of_both_generations_cover_every_protocol_and_layout():
+    names = {p.name for p in PICKLES}
+    for numpy in ("numpy1.", "numpy2."):
         for protocol in (2, 3, 4, 5):
             for layout in ("C", "F", "permuted"):
                 assert any(
-                    n.startswith(major) and n.endswith(f"-protocol{protocol}-{layout}.pickle")
+                    n.startswith(numpy) and n.endswith(f"protocol{protocol}-{layout}.pickle")
                     for n in names
-                ), (major, protocol, layout)
-    # NumPy 2's protocol 5 calls _frombuffer with five arguments for the permuted layout
-    [numpy2_permuted] = [
-        p
-        for p in REAL_PICKLES
-        if p.name.startswith("numpy2.") and p.name.endswith("protocol5-permuted.pickle")
-    ]
-    ops = [op.name for op, _, _ in pickletools.genops(numpy2_permuted.read_bytes())]
-    assert "_frombuffer" in numpy2_permuted.read_bytes().decode("latin-1")
-    assert ops.count("TUPLE") >= 2  # the arguments: (data, dtype, shape, "K", axis order)
+                )
 
 
-def older_numpy(data):
-    """A NumPy 1.x pickle as NumPy before 1.16 wrote it, the course's gift-pack files among
-    them: numpy.dtype's align and copy flags as the ints 0 and 1, not False and True."""
-    return data.replace(b"f8q\x08\x89\x88\x87", b"f8q\x08K\x00K\x01\x87")
-
-
-def test_pickles_of_older_numpy_load_as_the_course_files_do(tmp_path):
-    data = older_numpy(NUMPY1_PROTOCOL3)
-    assert data != NUMPY1_PROTOCOL3
-    expected = pickle.loads(data)  # what NumPy itself makes of it
-    images = np.repeat(np.kron(expected, np.ones((1, 8, 8)))[:, :15, :15], 2, axis=0)
-    path = tmp_path / "old.pickle"
-    path.write_bytes(older_numpy(make_images.course_pickle(images)))
-    assert b"K\x00K\x01" in path.read_bytes()
-    assert np.array_equal(load_images(path), images)
-    for flag in (b"K\x02", b"N", b"X\x01\x00\x00\x001"):  # no flag but 0, 1, False, True
-        bad = data.replace(b"K\x00K\x01", b"K\x00" + flag)
-        assert "calls numpy.dtype with arguments other than" in refusal_of(bad, tmp_path)
-
-
-@pytest.mark.parametrize("path", REAL_PICKLES, ids=lambda p: p.stem)
-def test_real_numpy_pickles_load(path):
-    """Each loads as pickle.load loads it with the NumPy installed here; NumPy 2.4's protocol
-    5 pickle of a transposed array only where _frombuffer takes its axis order (2.1 on)."""
+@pytest.mark.parametrize("path", PICKLES, ids=lambda p: p.stem)
+def test_real_numpy_pickles_load_as_pickle_load_does_or_are_refused_as_it_refuses(path, tmp_path):
+    """NumPy 1.x's and 2.x's own files; where the NumPy here lacks what one asks for
+    (NumPy 1.26 and numpy._core, NumPy 2.0 and _frombuffer's axis order), both refuse it."""
+    data = path.read_bytes()
     try:
-        expected = reference(path.read_bytes())
-    except (TypeError, ImportError):  # NumPy 2.0's 4-argument _frombuffer; 1.26's modules
-        message = refusal(path)
-        assert "calls _frombuffer with 5 arguments" in message or "installed here" in message
+        expected = pickle.loads(data)
+    except (ImportError, TypeError, AttributeError):
         assert "numpy2" in path.name  # what NumPy 1.x writes, every NumPy reads
+        refusal(data, tmp_path)
         return
-    assert_same_array(described(path.read_bytes()), expected)
-    loaded = load_images(path)
-    assert loaded.dtype == np.float64 and loaded.flags.c_contiguous
-    assert np.array_equal(loaded, PICKLED_ARRAY)
+    got = load_images(path)
+    assert np.array_equal(got, expected) and got.dtype == np.float64 and got.flags.c_contiguous
+
+
+DTYPES = [
+    np.float64,
+    np.float32,
+    np.float16,
+    np.uint8,
+    np.uint16,
+    np.int8,
+    np.int64,
+    ">f8",
+    ">i2",
+    "<u4",
+]
+LAYOUTS = {
+    "C": lambda a: a,
+    "Fortran": np.asfortranarray,
+    "permuted": lambda a: np.ascontiguousarray(a.transpose(2, 0, 1)).transpose(1, 2, 0),
+    "reversed": lambda a: a[::-1, :, ::-1],
+}
 
 
 @pytest.mark.parametrize("protocol", [2, 3, 4, 5])
-@pytest.mark.parametrize(
-    "dtype",
-    [
-        np.float64,
-        np.float32,
-        np.float16,
-        np.uint8,
-        np.uint16,
-        np.int8,
-        np.int64,
-        ">f8",
-        ">i2",
-        "<u4",
-    ],
-)
-def test_every_protocol_and_numeric_dtype_loads(protocol, dtype, tmp_path):
-    images = (some_images(4) % 128).astype(dtype)  # int8 holds 0..127
-    path = tmp_path / "images.pickle"
-    path.write_bytes(pickle.dumps(images, protocol=protocol))
-    loaded = load_images(path)
-    assert loaded.dtype == np.float64
-    assert np.array_equal(loaded, images.astype(np.float64))
+def test_every_number_type_and_memory_layout_loads_as_pickle_load_does(protocol, tmp_path):
+    for dtype in DTYPES:
+        for layout, make in LAYOUTS.items():
+            array = make((images(4) % 128).astype(dtype))  # int8 holds 0..127
+            data = pickle.dumps(array, protocol=protocol)
+            got = loaded(data, tmp_path)
+            assert got.dtype == np.float64 and np.array_equal(got, pickle.loads(data)), (
+                dtype,
+                layout,
+            )
 
 
-@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
-@pytest.mark.parametrize("layout", ["fortran", "permuted", "strided", "reversed"])
-def test_arrays_in_any_memory_layout_load_equal(protocol, layout, tmp_path):
-    images = some_images(6)
-    array = {
-        "fortran": np.asfortranarray(images),
-        "permuted": np.ascontiguousarray(images.transpose(2, 0, 1)).transpose(1, 2, 0),
-        "strided": np.concatenate([images, images])[::2],
-        "reversed": images[::-1, :, ::-1],
-    }[layout]
-    path = tmp_path / "images.pickle"
-    path.write_bytes(pickle.dumps(array, protocol=protocol))
-    assert np.array_equal(load_images(path), array)
+def test_what_load_images_returns_is_a_fresh_writable_copy(tmp_path):
+    got = loaded(
+        pickle.dumps(images().astype(np.uint8), protocol=5), tmp_path
+    )  # a view of the file's bytes
+    got[0, 0, 0] = 9.0
+    assert got.flags.c_contiguous and got.flags.owndata
 
 
-def test_load_images_returns_a_fresh_writable_copy(tmp_path):
-    images = some_images().astype(np.uint8)
-    path = tmp_path / "images.pickle"
-    path.write_bytes(pickle.dumps(images, protocol=5))  # protocol 5: a buffer of the file
-    loaded = load_images(path)
-    loaded[0, 0, 0] = 9.0  # would fail on a read-only array
-    assert loaded.flags.c_contiguous and loaded.flags.owndata
+def test_pixel_values_may_span_0_to_255_and_not_a_hair_more(tmp_path):
+    for low, high, ok in (
+        (0.0, 255.0, True),
+        (-5e-324, 255.0, False),
+        (0.0, 255.00000000000003, False),
+    ):
+        array = np.full((2, 15, 15), 100.0)
+        array[0, 0, 0], array[1, 1, 1] = low, high
+        data = pickle.dumps(array)
+        if ok:
+            assert np.array_equal(loaded(data, tmp_path), array)
+        else:
+            assert "not all in 0..255" in refusal(data, tmp_path)
 
 
-# ------------------------------------------------------------------ hostile pickles
+# --------------------------------------------------------- hostile files: code
 
 
 class Payload:
-    """Pickles as a call of `func(*args)`: what a crafted pickle runs when it is loaded."""
+    """Pickles as a call of func(*args): what a crafted file runs when pickle.load reads it."""
 
     def __init__(self, func, *args):
         self.func, self.args = func, args
@@ -258,474 +187,388 @@ class Payload:
         return self.func, self.args
 
 
-def hostile_payloads(marker):
+def payloads(marker):
     import builtins
 
-    import numpy.testing._private.utils as numpy_testing_utils
+    import numpy.testing._private.utils as numpy_testing
 
     touch = f"open({str(marker)!r}, 'w').close()"
     return {
         "os.system": Payload(os.system, f"touch '{marker}'"),
         "builtins.exec": Payload(builtins.exec, touch),
-        "subprocess.call": Payload(subprocess.call, ["touch", str(marker)]),
         "subprocess.Popen": Payload(subprocess.Popen, ["touch", str(marker)]),
-        # numpy.testing's runstring(code, namespace) is an exec() inside NumPy itself
-        "numpy runstring": Payload(numpy_testing_utils.runstring, touch, {}),
+        "numpy's runstring": Payload(numpy_testing.runstring, touch, {}),  # an exec in NumPy
     }
 
 
-def assert_live(data, marker):
-    """The control: plain pickle does run this payload."""
-    result = pickle.loads(data)
-    if isinstance(result, subprocess.Popen):
-        result.wait()
-    assert marker.exists(), "the control failed: this payload does not run under pickle.load"
-    marker.unlink()
-
-
-@pytest.mark.parametrize(
-    "name", ["os.system", "builtins.exec", "subprocess.call", "subprocess.Popen", "numpy runstring"]
-)
 @pytest.mark.parametrize("protocol", [0, 2, 5])
-def test_hostile_pickles_are_refused_and_do_not_run(name, protocol, tmp_path):
+def test_a_file_that_runs_code_under_pickle_load_is_refused_and_runs_nothing(protocol, tmp_path):
     marker = tmp_path / "ran"
-    payload = hostile_payloads(marker)[name]
-    data = pickle.dumps(payload, protocol=protocol)
-    assert_live(data, marker)
-    # alone, and inside an innocent-looking array file
-    for blob in (data, pickle.dumps([some_images(1), payload], protocol=protocol)):
-        message = refusal_of(blob, tmp_path)
-        assert "refused" in message or "not a pickle file of protocol 2 to 5" in message
-        assert not marker.exists(), f"the {name} payload ran"
-
-
-def raw_global_pickle(module, name, *args):
-    """A protocol-2 pickle calling module.name(*args) (string arguments), written by hand."""
-    arg_ops = b"".join(b"X" + struct.pack("<I", len(a.encode())) + a.encode() for a in args)
-    return b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n(" + arg_ops + b"tR."
+    for name, payload in payloads(marker).items():
+        data = pickle.dumps(payload, protocol=protocol)
+        made = pickle.loads(data)  # the control: plain pickle does run it
+        if isinstance(made, subprocess.Popen):
+            made.wait()
+        assert marker.exists(), name
+        marker.unlink()
+        for file in (
+            data,
+            pickle.dumps([images(1), payload], protocol=protocol),
+        ):  # inside a list too
+            message = refusal(file, tmp_path)
+            assert "refused" in message or "protocol 2 to 5" in message, message
+            assert not marker.exists(), f"the {name} payload ran"
 
 
 @pytest.mark.parametrize(
     "module, name",
     [
-        ("numpy", "load"),  # a NumPy function with allow_pickle
-        ("numpy._core.multiarray", "scalar"),  # a NumPy module of the allowlist, another name
-        ("numpy.core.multiarray", "system"),  # a dangerous name in an allowed module
-        ("numpy", "system"),
-        ("posix", "system"),  # where os.system really lives
-        ("builtins", "eval"),
-        ("__builtin__", "eval"),  # the Python 2 name
-        ("copyreg", "_reconstructor"),
+        ("numpy", "load"),
         ("numpy", "frombuffer"),
+        ("numpy.core.multiarray", "scalar"),  # an allowed module, another name
+        ("posix", "system"),
+        ("builtins", "eval"),
+        ("__builtin__", "bytes"),  # what protocol 2 writes for b"": no image file needs it
+        ("copyreg", "_reconstructor"),
+        ("numpy", "ndarray\nx"),
     ],
 )
-def test_globals_off_the_allowlist_are_refused(module, name, tmp_path):
-    message = refusal_of(raw_global_pickle(module, name, "x"), tmp_path)
-    assert f"asks for the global '{module}.{name}'" in message and "refused" in message
-
-
-def test_codecs_encode_admits_latin1_only(tmp_path):
-    """Protocol 2 needs _codecs.encode(text, 'latin1'); no other codec is let through."""
-    message = refusal_of(raw_global_pickle("_codecs", "encode", "eA==", "base64"), tmp_path)
-    assert "with the codec 'base64'" in message
-
-
-# ---------------------------------------------- memory, time and what a file may ask
-
-SMALL_MEMORY = 768 * 2**20  # address space of a process that loads one hostile file
-
-
-def load_in_a_small_process(path, timeout=60):
-    """load_images(path) in a fresh process limited to SMALL_MEMORY of address space:
-    what would take the machine down there ends in MemoryError instead. Returns what the
-    process printed: the refusal's message."""
-    resource = pytest.importorskip("resource")  # POSIX only
-    code = (
-        "import resource, sys\n"
-        f"resource.setrlimit(resource.RLIMIT_AS, ({SMALL_MEMORY}, {SMALL_MEMORY}))\n"
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "import image_files\n"
-        f"try:\n    image_files.load_images({str(path)!r})\n"
-        "except image_files.ImageFileError as e:\n    print(e)\n"
-        "else:\n    print('loaded')\n"
-    )
-    del resource
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env
-    )
-    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
-    assert done.stdout.count("\n") == 1 and done.stdout.startswith(f"{path}: "), done.stdout
-    return done.stdout.strip()
-
-
-def test_a_memo_index_far_beyond_the_memo_is_refused_without_allocating(tmp_path):
-    """A 9-byte pickle storing at memo index 2**29 made Python's unpickler allocate ~8 GB."""
-    path = tmp_path / "memo.pickle"
-    path.write_bytes(b"\x80\x02N" + pickle.LONG_BINPUT + struct.pack("<I", 2**29) + b".")
-    assert len(path.read_bytes()) == 9
-    assert "LONG_BINPUT" in load_in_a_small_process(path)
-    # and the opcodes the reader does allow may store only at the next free index
-    path.write_bytes(b"\x80\x02N" + pickle.BINPUT + b"\x05.")
-    assert "memo index 5, past the 0 stored so far" in refusal(path)
-    path.write_bytes(b"\x80\x02" + pickle.BINGET + b"\x00.")
-    assert "fetches memo index 0, where nothing was stored" in refusal(path)
-
-
-def test_a_fifo_is_refused_at_once(tmp_path):
-    """A FIFO with no writer blocked the reader forever."""
-    if not hasattr(os, "mkfifo"):
-        pytest.skip("no FIFOs here")
-    fifo = tmp_path / "images.pickle"
-    os.mkfifo(fifo)
-    assert "is a FIFO (named pipe), not a regular file" in load_in_a_small_process(fifo, 30)
-
-
-@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
-def test_devices_are_refused_before_reading(device):
-    if not os.path.exists(device):
-        pytest.skip(f"no {device} here")
-    assert "is a device, not a regular file" in load_in_a_small_process(device, 30)
-
-
-def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
-    path = tmp_path / "huge.pickle"
-    with open(path, "wb") as f:
-        f.truncate(8 * 2**30)  # 8 GiB of nothing: takes no disk, would take all memory
-    message = load_in_a_small_process(path)
-    assert "holds 8,589,934,592 bytes; an image file may hold at most 268,435,456" in message
-    with open(path, "r+b") as f:
-        f.truncate(image_files.MAX_FILE_BYTES + 1)  # one byte too many is too many
-    assert "may hold at most" in refusal(path)
-
-
-def test_a_file_that_says_it_is_empty_is_read_within_the_limit():
-    """/proc's files report size 0 and hold more: they are read, within the limit."""
-    if not os.path.exists("/proc/self/status"):
-        pytest.skip("no /proc here")
-    assert "is not a pickle file" in refusal("/proc/self/status")
-
-
-def huge_integer_shape_pickle(references):
-    """The CPU attack: an array state whose shape holds `references` references (through
-    the memo) to one integer of 20,000 digits."""
-    huge = 10**20000
-    raw = huge.to_bytes((huge.bit_length() + 8) // 8, "little", signed=True)
-    shape = (
-        b"("
-        + pickle.LONG4
-        + struct.pack("<i", len(raw))
-        + raw
-        + pickle.BINPUT
-        + b"\x00"
-        + (pickle.BINGET + b"\x00") * (references - 1)
-        + b"t"
-    )
-    return NUMPY1_PROTOCOL3.replace(b"(K\x01K\x01K\x02K\x02\x87q\x06", b"(K\x01" + shape)
-
-
-def test_a_shape_of_many_huge_integers_is_refused_at_once(tmp_path):
-    """A 20 KB pickle whose shape holds thousands of references to one huge integer kept
-    the old size check busy for minutes and made a megabyte-long message."""
-    data = huge_integer_shape_pickle(3000)
-    assert 10_000 < len(data) < 30_000
-    path = tmp_path / "shape.pickle"
-    path.write_bytes(data)
-    assert "LONG4" in load_in_a_small_process(path, timeout=30)
-    # integers the reader does read are 32-bit, and a tuple holds at most MAX_TUPLE_ITEMS
-    big = pickle.BININT + struct.pack("<i", 2**31 - 1)
-    many = NUMPY1_PROTOCOL3.replace(b"K\x02K\x02\x87q\x06", b"K\x02K\x02" + big * 40 + b"tq\x06")
-    many = many.replace(b"(K\x01K\x01K\x02", b"(K\x01(K\x01K\x02")
-    assert "builds a tuple of 43 items" in refusal_of(many, tmp_path)
-    sizes = NUMPY1_PROTOCOL3.replace(b"K\x01K\x02K\x02\x87", b"K\x01" + big + b"K\x02\x87")
-    assert "shape (1, 2147483647, 2); expected" in refusal_of(sizes, tmp_path)
-
-
-@pytest.mark.parametrize("opcode", ["NEWOBJ", "NEWOBJ_EX", "OBJ", "INST"])
-def test_object_making_opcodes_are_refused_by_name(opcode, tmp_path):
-    """NEWOBJ and kin on the allowed numpy.dtype made an object without its __init__,
-    and an AttributeError escaped."""
-    dtype = b"\x8c\x05numpy\x8c\x05dtype\x93"  # STACK_GLOBAL numpy.dtype
-    data = {
-        "NEWOBJ": b"\x80\x04" + dtype + b")\x81.",
-        "NEWOBJ_EX": b"\x80\x04" + dtype + b"))\x92.",
-        "OBJ": b"\x80\x02(cnumpy\ndtype\no.",
-        "INST": b"\x80\x02(inumpy\ndtype\n.",
-    }[opcode]
-    assert [op.name for op, _, _ in pickletools.genops(data)].count(opcode) == 1
-    message = refusal_of(data, tmp_path)
-    assert f"uses the pickle opcode {opcode}" in message and "refused" in message
-
-
-def test_nothing_one_file_does_changes_how_the_next_is_read(tmp_path):
-    """BUILD with a __class__ slot state, applied to the shared stand-in for
-    numpy.ndarray, changed it for the rest of the process."""
-    good = tmp_path / "good.pickle"
-    good.write_bytes(pickle.dumps(some_images(), protocol=2))
-    as_slots = b"\x80\x02cnumpy\nndarray\nN}U\t__class__cnumpy\ndtype\ns\x86b."
-    as_tuple = b"\x80\x02cnumpy\nndarray\nK\x01\x85b."
-    on_dtype = NUMPY1_PROTOCOL3.replace(b"tq\x0cb", b"tq\x0cbh\x0cb")  # a second BUILD
-    assert "EMPTY_DICT" in refusal_of(as_slots, tmp_path)
-    assert "sets the state of 'numpy.ndarray'" in refusal_of(as_tuple, tmp_path)
-    assert "sets the state of a _Dtype" in refusal_of(on_dtype, tmp_path)
-    for _ in range(2):  # no state left behind: the good file still loads, every time
-        assert np.array_equal(load_images(good), some_images())
-        assert "sets the state of 'numpy.ndarray'" in refusal_of(as_tuple, tmp_path)
-
-
-@pytest.mark.parametrize("code", [0xF0, 0x1234, 0x12345], ids=["EXT1", "EXT2", "EXT4"])
-def test_copyreg_extension_codes_never_reach_their_global(code, tmp_path):
-    """Once a process has registered an extension code and used it, EXT1/2/4 reached that
-    global without ever asking find_class."""
-    import builtins
-
-    marker = tmp_path / "ran"
-    copyreg.add_extension("builtins", "exec", code)
-    try:
-        data = pickle.dumps(Payload(builtins.exec, f"open({str(marker)!r}, 'w').close()"), 2)
-        ext = [op.name for op, _, _ in pickletools.genops(data) if op.name.startswith("EXT")]
-        assert ext == [{0xF0: "EXT1", 0x1234: "EXT2", 0x12345: "EXT4"}[code]]
-        assert_live(data, marker)  # registered and used: now in copyreg's cache
-        message = refusal_of(data, tmp_path)
-        assert f"uses the pickle opcode {ext[0]}" in message
-        assert not marker.exists()
-    finally:
-        copyreg.remove_extension("builtins", "exec", code)
-
-
-def stack_global_pickle(module, name):
-    """Protocol 4: STACK_GLOBAL module.name, the names given as BINUNICODE strings."""
-
-    def text(s):
-        return (
-            b"X"
-            + struct.pack("<I", len(s.encode("utf-8", "surrogatepass")))
-            + s.encode("utf-8", "surrogatepass")
+def test_a_global_off_the_list_is_refused_by_name(module, name, tmp_path):
+    data = b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n)R."
+    if "\n" in name:  # a name that a GLOBAL line cannot hold: by STACK_GLOBAL
+        data = (
+            b"\x80\x04\x8c"
+            + bytes([len(module)])
+            + module.encode()
+            + b"\x8c"
+            + bytes([len(name)])
+            + name.encode()
+            + b"\x93)R."
         )
-
-    return b"\x80\x04" + text(module) + text(name) + b"\x93)R."
+    message = refusal(data, tmp_path)
+    assert (
+        f"asks for {report.quoted(f'{module}.{name}')}, which no array of images needs; refused"
+        in message
+    )
 
 
 @pytest.mark.parametrize(
-    "module, name",
-    [
-        ("os\nFAKE LINE", "system"),
-        ("\x1b[31mnumpy\x1b[0m", "dtype"),
-        ("numpy", "\u202edtype"),  # right-to-left override
-        ("numpy\u2066", "\u200fndarray"),
-        ("\x00\x07\x08\r", "x"),
-    ],
+    "opcode", ["NEWOBJ", "OBJ", "INST", "EXT1", "EMPTY_DICT", "EMPTY_LIST", "PERSID", "NEXT_BUFFER"]
 )
-def test_messages_escape_what_comes_from_the_file(module, name, tmp_path):
-    message = refusal_of(stack_global_pickle(module, name), tmp_path)
-    assert message.isprintable(), message
-    assert repr(f"{module}.{name}") in message  # escaped as repr escapes it, and visible
+def test_an_opcode_no_array_needs_is_refused_by_name(opcode, tmp_path):
+    code = next(op.code for op in pickletools.opcodes if op.name == opcode).encode("latin-1")
+    arg = {"EXT1": b"\x01", "INST": b"numpy\ndtype\n", "PERSID": b"x\n"}.get(opcode, b"")
+    assert f"uses {opcode}, which no pickled array needs; refused" in refusal(
+        b"\x80\x05(" + code + arg + b".", tmp_path
+    )
 
 
-def test_messages_quote_only_a_short_excerpt(tmp_path):
-    big = "numpy" + "A" * 20_000_000  # a 20 MB name
-    message = refusal_of(stack_global_pickle(big, "dtype"), tmp_path)
-    assert "'numpyAAAA" in message and "(20,000,005 in all)" in message
-    assert "two strings of at most 256 bytes" in message and len(message) < 400
-    for code in ("U" + "7" * 5_000_000, "f8\n\x1b[2J"):  # a type code, 5 MB or hostile
-        data = NUMPY1_PROTOCOL3.replace(
-            b"X\x02\x00\x00\x00f8", b"X" + struct.pack("<I", len(code)) + code.encode()
-        )
-        message = refusal_of(data, tmp_path)
-        assert "holds an array of the type" in message and message.isprintable()
+# ------------------------------------------------- hostile files: memory and time
+
+PEAK = """
+import sys, time
+sys.path.insert(0, {root!r})
+from run_support import image_files
+def resident(field):
+    with open("/proc/self/status") as f:
+        return 1024 * int(next(line for line in f if line.startswith(field)).split()[1])
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # the peak from here on: after the imports
+before, start = resident("VmRSS:"), time.perf_counter()
+try:
+    made, said = image_files.load_images({path!r}).nbytes, ""
+except image_files.ImageFileError as e:
+    made, said = 0, str(e)
+print(resident("VmHWM:") - before - made, time.perf_counter() - start, said)
+"""
 
 
-def test_a_path_that_a_terminal_would_act_on_is_escaped(tmp_path):
-    path = tmp_path / "images\n\x1b[2J.pickle"
-    path.write_bytes(b"junk")
+def peak(data, tmp_path):
+    """load_images on data in a fresh process: (its peak memory beyond the array it returns,
+    its seconds, its message if it refused), Linux only."""
+    if not os.path.exists("/proc/self/clear_refs"):
+        pytest.skip("the peak memory of a process is read from Linux's /proc")
+    path = tmp_path / "file.pickle"
+    path.write_bytes(data)
+    code = PEAK.format(root=str(ROOT), path=str(path))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    grown, seconds, said = done.stdout.split(" ", 2)
+    return int(grown), float(seconds), said.strip()
+
+
+def honest(n=2, protocol=3):
+    return pickle.dumps(np.zeros((n, 15, 15)), protocol=protocol)
+
+
+MB = 2**20
+BIG = np.random.default_rng(0).integers(0, 256, (15_000, 15, 15))  # 27 MB as float64
+
+
+@pytest.mark.parametrize(
+    "protocol, dtype, times",  # protocol 2's bytes travel as text, decoded: mostly text
+    [(2, "<f8", 8), (3, ">f8", 3), (5, "u1", 3)],
+)
+def test_an_honest_file_takes_at_most_three_times_its_size(protocol, dtype, times, tmp_path):
+    data = pickle.dumps(BIG.astype(dtype), protocol=protocol)
+    grown, seconds, said = peak(data, tmp_path)
+    assert said == "" and seconds < 5 and grown < times * len(data) + 64 * MB, (grown, len(data))
+
+
+def text(s):
+    raw = s.encode("utf-8", "surrogatepass")
+    return pickle.BINUNICODE + struct.pack("<I", len(raw)) + raw
+
+
+def encode(text_op):
+    return b"c_codecs\nencode\n" + text_op + text("latin1") + b"\x86R"
+
+
+STORED_TEXT = b"\x80\x02" + text("a" * 8 * MB) + b"q\x00"  # 8 MB of text, in memo slot 0
+HOSTILE = {  # name: (the file, what refuses it)
+    "a text encoded 60 times": (STORED_TEXT + encode(b"h\x00") * 60 + b".", "more than once"),
+    "a text beyond the BMP": (
+        b"\x80\x02" + text("\U0001f600" + "a" * 8 * MB) + b"q\x00" + encode(b"h\x00") + b".",
+        "UnicodeEncodeError",
+    ),
+    "a shape of huge sizes": (
+        swap(honest(1), b"K\x01K\x0fK\x0f", b"J\xff\xff\xff\x7fJ\xff\xff\xff\x7fK\x0f"),
+        "no bytes of its size",
+    ),
+    "50 MB of one BINBYTES": (
+        b"\x80\x03B" + struct.pack("<I", 50 * MB) + bytes(50 * MB) + b".",
+        "holds a bytes",
+    ),
+    "9 bytes that take pickle 4 GB": (
+        b"\x80\x04N" + pickle.LONG_BINPUT + struct.pack("<I", 2**28 - 1) + b".",
+        "uses LONG_BINPUT",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_the_largest_hostile_files_are_refused_in_little_memory_and_time(name, tmp_path):
+    data, said = HOSTILE[name]
+    grown, seconds, message = peak(data, tmp_path)
+    times = 8 if "text" in name else 3  # a file that is mostly text is decoded: 4 bytes a character
+    assert said in message and seconds < 5 and grown < times * len(data) + 64 * MB, (grown, message)
+
+
+def test_the_memo_is_stored_in_order_and_fetched_only_where_stored(tmp_path):
+    for store, ok in ((b"q\x00", True), (b"\x94", True), (b"q\x01", False)):  # MEMOIZE: the next
+        message = refusal(b"\x80\x04N" + store + b".", tmp_path)
+        assert message.endswith("holds a NoneType, not an array of images") == ok, message
+    assert "uses memo slot 1, while 1 are stored" in refusal(b"\x80\x02Nq\x00h\x01.", tmp_path)
+    assert "holds a tuple" in refusal(b"\x80\x02Nq\x00h\x00\x86.", tmp_path)  # fetched where stored
+
+
+def test_a_file_of_max_opcodes_loads_and_one_more_is_refused(tmp_path):
+    data = honest(protocol=2)  # BINPUT 0 again stores the same value again: nothing changes
+    count, at = sum(1 for _ in pickletools.genops(data)), data.index(b"q\x00") + 2
+    for extra, ok in ((0, True), (1, False)):
+        padded = data[:at] + b"q\x00" * (image_files.MAX_OPCODES - count + extra) + data[at:]
+        if ok:
+            assert loaded(padded, tmp_path).shape == (2, 15, 15)
+        else:
+            assert "uses more than 1000 opcodes" in refusal(padded, tmp_path)
+
+
+def test_two_states_are_set_and_a_third_is_refused(tmp_path):
+    """A dtype's state and an array's: a file could otherwise make copy after copy of its data."""
+    data = honest(protocol=3)
+    assert [op.name for op, _, _ in pickletools.genops(data)].count("BUILD") == 2
+    again = swap(data, b"tq\x0cb", b"tq\x0cbh\x0cb")  # the dtype's state set twice
+    assert "sets more than 2 states" in refusal(again, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "length, ok", [(image_files.LONG_TEXT, True), (image_files.LONG_TEXT + 1, False)]
+)
+def test_a_long_text_is_encoded_once_and_a_short_one_as_often_as_asked(length, ok, tmp_path):
+    twice = (
+        b"\x80\x02" + text("a" * length) + b"q\x00" + encode(b"h\x00") + encode(b"h\x00") + b"\x86."
+    )
+    message = refusal(twice, tmp_path)
+    assert ("more than once" in message) != ok and ("holds a tuple" in message) == ok, message
+
+
+def test_a_file_holds_one_long_text_at_most(tmp_path):
+    long = "a" * (image_files.LONG_TEXT + 1)
+    assert "more than one text of over 256" in refusal(
+        b"\x80\x02" + text(long) + text(long) + b"\x86.", tmp_path
+    )
+    assert "holds a tuple" in refusal(
+        b"\x80\x02" + text(long) + text("a" * 256) + b"\x86.", tmp_path
+    )
+
+
+def test_a_shape_is_plain_sizes_and_an_array_is_of_numbers(tmp_path):
+    base, u1 = honest(1), pickle.dumps(images().astype("u1"), protocol=3)
+    sizes, dtype, state = b"K\x01K\x0fK\x0f", b"X\x02\x00\x00\x00f8", b"J\xff\xff\xff\xffK\x00t"
+    cases = {  # the file, and what refuses it
+        "a negative size": (
+            swap(base, sizes, b"J\xff\xff\xff\xffK\x0fK\x0f"),
+            "not a tuple of sizes",
+        ),
+        "a bool for a size": (swap(base, sizes, b"\x88K\x0fK\x0f"), "not a tuple of sizes"),
+        "objects": (
+            swap(base, dtype, b"X\x02\x00\x00\x00O8"),
+            "holds an array of 'O8', not of numbers",
+        ),
+        "records": (pickle.dumps(np.zeros((1, 15, 15), dtype=[("a", "f8")])), "uses EMPTY_DICT"),
+        "strings": (
+            pickle.dumps(np.full((1, 15, 15), "7")),
+            "holds an array of 'U1', not of numbers",
+        ),
+        "booleans": (pickle.dumps(images() > 9), "holds an array of 'b1', not of numbers"),
+        "copy off": (swap(base, b"\x89\x88\x87", b"\x89\x89\x87"), "other than align off, copy on"),
+        "align on": (swap(base, b"\x89\x88\x87", b"\x88\x88\x87"), "other than align off, copy on"),
+        "flags that make objects": (
+            swap(base, state, b"J\xff\xff\xff\xffK\x10t"),
+            "a state NumPy never writes",
+        ),
+        "fields": (swap(base, b"q\x0bNNN", b"q\x0bN)N"), "a state NumPy never writes"),
+        "a byte order for one byte": (
+            swap(u1, b"\x00\x00\x00|", b"\x00\x00\x00<"),
+            "a state NumPy never writes",
+        ),
+    }
+    for case, (data, said) in cases.items():
+        assert said in refusal(data, tmp_path), case
+
+
+# ---------------------------------------------------------- files that are not files
+
+
+def test_a_fifo_a_device_and_a_folder_are_refused_without_blocking(tmp_path):
+    assert refusal(b"", tmp_path).endswith("(it starts b'')")
+    assert str(load_refusal(tmp_path)).endswith("is a folder, not a regular file of images")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")  # no writer: reading it would wait forever
+    for path in (tmp_path / "fifo", "/dev/zero"):  # /dev/zero: endless, were it read
+        if os.path.exists(path):
+            code = f"import sys; sys.path.insert(0, {str(ROOT)!r})\nfrom run_support import "
+            code += f"image_files\nimage_files.load_images({str(path)!r})"
+            done = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, timeout=10
+            )
+            assert done.stderr.strip().endswith(
+                "is a FIFO, a device or a socket, not a regular file of images"
+            )
+
+
+def load_refusal(path):
     with pytest.raises(ImageFileError) as caught:
         load_images(path)
-    message = str(caught.value)
-    assert message.startswith(repr(str(path)) + ": ") and message.isprintable()
+    return caught.value
 
 
-@pytest.mark.filterwarnings("ignore:numpy.core.numeric is deprecated:DeprecationWarning")
-@pytest.mark.parametrize("version", ["numpy2", "numpy1"])
-def test_a_good_file_numpy_2_protocol_5_of_a_transposed_array_loads(version, tmp_path):
-    """NumPy 2's protocol-5 pickle of a permuted array (neither C nor Fortran order) calls
-    _frombuffer(buf, dtype, shape, "K", axis_order), five arguments; the old reader
-    refused it."""
-    images = some_images(5)
-    transposed = np.ascontiguousarray(images.transpose(1, 0, 2)).transpose(1, 0, 2)
-    assert not (transposed.flags.c_contiguous or transposed.flags.f_contiguous)
-    data = pickle.dumps(transposed, protocol=5)
-    if b"\x8c\x01K" not in data:  # the "K" order: NumPy 2.1 and later
-        pytest.skip(f"NumPy {np.__version__} pickles this array another way")
-    if version == "numpy1":  # the same call under NumPy 1.x's module name, a byte shorter
-        data = data.replace(b"\x8c\x13numpy._core.numeric", b"\x8c\x12numpy.core.numeric")
-        assert data[2] == pickle.FRAME[0]  # so the frame that holds it is a byte shorter
-        data = data[:3] + struct.pack("<Q", struct.unpack("<Q", data[3:11])[0] - 1) + data[11:]
-    path = tmp_path / "transposed.pickle"
-    path.write_bytes(data)
-    assert np.array_equal(load_images(path), images)
-    assert np.array_equal(pickle.loads(data), images)  # what NumPy makes of the same bytes
+@pytest.mark.parametrize("over", [0, 1])
+def test_the_size_cap_admits_a_file_of_its_size_and_not_one_byte_more(over, tmp_path, monkeypatch):
+    data = honest()
+    monkeypatch.setattr(image_files, "MAX_FILE_BYTES", len(data) - over)
+    if over:
+        assert "the most an image file may" in refusal(data, tmp_path)
+    else:
+        assert loaded(data, tmp_path).shape == (2, 15, 15)
+
+
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.pickle"
+    with open(path, "wb") as f:
+        f.truncate(8 * 2**30)  # 8 GiB of nothing: no disk, and all memory if it were read
+    start = time.perf_counter()
+    assert (
+        "holds over 268,435,456 bytes" in str(load_refusal(path))
+        and time.perf_counter() - start < 1
+    )
+
+
+def test_what_a_terminal_would_act_on_is_escaped_and_a_long_path_shown_by_its_ends(tmp_path):
+    message = refusal(
+        b"\x80\x04\x8c\x0a\x1b[31mnumpy\x8c\x05dtype\x93)R.", tmp_path, "a\n\x1b[2J.pickle"
+    )
+    assert (
+        message.startswith(repr(str(tmp_path / "a\n\x1b[2J.pickle")))
+        and "\\x1b[31mnumpy" in message
+    )
+    path = str(tmp_path / ("d" * 200)) * 30
+    message = str(load_refusal(path))
+    assert message.startswith(path[:40]) and "..." in message and "File name too long" in message
+    assert len(message) < report.MAX_PATH + 60
 
 
 # ------------------------------------------------------------------ broken files
 
-
-def pickled(obj):
-    return pickle.dumps(obj, protocol=4)
-
-
 BROKEN = {
-    "empty": (b"", "is empty"),
-    "truncated": (pickled(some_images())[:500], "truncated"),
-    "cut at the end": (pickled(some_images())[:-1], "truncated"),
-    "not a pickle": (b"# a text file\n", "is not a pickle file"),
-    "a PBM image": (b"P1\n15 15\n0 1 0\n", "is not a pickle file"),
-    "text with a pickle-like start": (b"(this is not a pickle", "is not a pickle file"),
-    "protocol 0": (pickle.dumps(some_images(), protocol=0), "is not a pickle file of protocol 2"),
-    "protocol 1": (pickle.dumps(some_images(), protocol=1), "is not a pickle file of protocol 2"),
-    "npy file": (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}", "npy file"),
-    "two objects": (pickled(some_images()) + pickled(some_images()), "stray bytes"),
-    "a dict": (pickled({"images": [1, 2]}), "EMPTY_DICT"),
-    "a list of images": (pickled(some_images().tolist()), "EMPTY_LIST"),
-    "a number": (pickled(7), "holds 7, not a NumPy array"),
-    "a tuple": (pickled((1, 2)), "holds a tuple of 2, not a NumPy array"),
-    "None": (pickled(None), "holds None, not a NumPy array"),
-    "complex numbers": (pickled(some_images().astype(complex)), "the type 'c16', not one of"),
-    "booleans": (pickled(some_images() > 100), "the type 'b1', not one of"),
-    "strings": (pickled(np.full((1, 15, 15), "7")), "the type 'U1', not one of"),
-    "flattened images": (pickled(some_images().reshape(3, 225)), "(3, 225); expected (N, 15, 15)"),
-    "wrong size": (pickled(some_images()[:, :, :14]), "shape (3, 15, 14)"),
-    "one image without its batch axis": (pickled(some_images()[0]), "shape (15, 15)"),
-    "four axes": (pickled(some_images()[None]), "shape (1, 3, 15, 15)"),
-    "no images": (pickled(np.zeros((0, 15, 15))), "holds no images"),
-    "no images, protocol 2": (pickle.dumps(np.zeros((0, 15, 15)), 2), "holds no images"),
-    "NaN": (pickled(np.where(np.eye(15) > 0, np.nan, 1.0)[None]), "15 pixel values that are NaN"),
-    "infinity": (pickled(np.full((2, 15, 15), np.inf)), "450 pixel values that are NaN or inf"),
-    "negative": (pickled(some_images() - 1), "from -1 to 254; they must lie within 0..255"),
-    "too bright": (pickled(some_images() + 1), "from 1 to 256; they must lie within 0..255"),
-    "binary junk": (bytes(range(200, 256)), "is not a pickle file"),
-    # an object array's items are pointers: raw bytes read as pointers could crash or worse
-    "object array from raw bytes, protocol 3": (
-        pickle.dumps(some_images(), 3).replace(b"X\x02\x00\x00\x00f8", b"X\x02\x00\x00\x00O8"),
-        "the type 'O8', not one of",
+    "truncated": (pickle.dumps(images(), protocol=4)[:500], "is not a readable pickle"),
+    "text": (b"# a text file\n", "is not a pickle of protocol 2 to 5"),
+    "protocol 0": (pickle.dumps(images(), protocol=0), "is not a pickle of protocol 2 to 5"),
+    "protocol 1": (pickle.dumps(images(), protocol=1), "is not a pickle of protocol 2 to 5"),
+    "protocol 6": (b"\x80\x06N.", "is not a pickle of protocol 2 to 5"),
+    "a .npy file": (
+        b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}",
+        "is not a pickle of protocol 2 to 5",
     ),
-    "object array from raw bytes, protocol 5": (
-        pickle.dumps(some_images(), protocol=5).replace(b"\x8c\x02f8", b"\x8c\x02O8"),
-        "the type 'O8', not one of",
+    "two objects": (pickle.dumps(images()) + pickle.dumps(images()), "stray bytes after its end"),
+    "a number": (pickle.dumps(7, protocol=4), "holds a int, not an array of images"),
+    "a tuple": (pickle.dumps((1, 2), protocol=4), "holds a tuple, not an array of images"),
+    "flat images": (
+        pickle.dumps(images().reshape(3, 225)),
+        "holds an array of shape (3, 225); expected",
     ),
-    "object array": (pickled(some_images(1).astype(object)), "the type 'O8', not one of"),
-    "record array": (pickled(np.zeros((1, 15, 15), dtype=[("a", "f8")])), "the type 'V8'"),
-    "a type string NumPy lacks": (
-        pickled(some_images()).replace(b"\x8c\x02f8", b"\x8c\x02f9"),
-        "the type 'f9', not one of",
+    "no images": (pickle.dumps(np.zeros((0, 15, 15))), "holds 0 images; a file holds 1 to 149,130"),
+    "NaN": (pickle.dumps(np.full((1, 15, 15), np.nan)), "from nan to nan, not all in 0..255"),
+    "infinity": (pickle.dumps(np.full((2, 15, 15), np.inf)), "from inf to inf, not all in 0..255"),
+    "data too short": (
+        swap(pickle.dumps(images()), b"K\x03K\x0fK\x0f", b"K\x04K\x0fK\x0f"),
+        "no bytes of its size",
     ),
-    "data too short for the shape": (
-        pickled(some_images()).replace(b"K\x03K\x0fK\x0f", b"K\x04K\x0fK\x0f"),
-        "holds 5,400 bytes of data for an array of shape (4, 15, 15) and type <f8, which needs "
-        "7,200",
-    ),
-    "a dtype state with fields": (
-        pickled(some_images()).replace(b"\x8c\x01<\x94NNN", b"\x8c\x01<\x94N)N"),
-        "gives numpy.dtype('f8') a state that NumPy never writes for it",
-    ),
-    "a protocol from the future": (b"\x80\x06N.", "is a pickle of protocol 6"),
-    "not UTF-8": (b"\x80\x04\x8c\x02\xff\xfe.", "holds text that is not UTF-8"),
-    "opcode after the header is junk": (b"\x80\x02\xff.", "byte 0xff at offset 2 is no pickle"),
-    "a MARK never closed": (b"\x80\x02(N.", "ends with 1 values on the pickle stack"),
-    "too many MARKs": (b"\x80\x02" + b"(" * 5 + b".", "opens more than 4 MARKs at once"),
-    "a stack too deep": (b"\x80\x02" + b"N" * 65 + b".", "more than 64 values on the pickle"),
-    "too many opcodes": (b"\x80\x02" + b"N0" * 600 + b"N.", "POP"),
-    "too many allowed opcodes": (b"\x80\x02N" + b"q\x00" * 1000 + b".", "more than 1000 pickle"),
-    "tuples nested three deep": (b"\x80\x02N\x85\x85\x85.", "nests tuples more than two deep"),
-    "pop from an empty stack": (b"\x80\x02\x85.", "takes a value from an empty pickle stack"),
-    "a frame longer than the file": (
-        b"\x80\x04\x95\xff\x00\x00\x00\x00\x00\x00\x00N.",
-        "a frame runs past its end",
-    ),
-    "a global name without its newline": (b"\x80\x02cnumpy" + b"x" * 300, "without the newline"),
-    "protocol 5 out-of-band buffer": (b"\x80\x05\x97.", "NEXT_BUFFER"),
+    "a stack empty": (b"\x80\x02\x85.", "UnpicklingError"),
+    "not UTF-8": (b"\x80\x04\x8c\x02\xff\xfe.", "is not a readable pickle"),
 }
 
 
 @pytest.mark.parametrize("case", BROKEN)
-def test_broken_files_are_refused_with_the_file_named(case, tmp_path):
-    data, expected = BROKEN[case]
-    message = refusal_of(data, tmp_path)
-    assert expected in message
+def test_a_broken_file_is_refused_in_one_line_that_names_it(case, tmp_path):
+    data, said = BROKEN[case]
+    assert said in refusal(data, tmp_path)
 
 
-def test_a_missing_file_and_a_folder_are_refused(tmp_path):
-    assert refusal(tmp_path / "nowhere.pickle") == f"{tmp_path / 'nowhere.pickle'}: no such file"
-    assert refusal(tmp_path) == f"{tmp_path}: is a folder, not a file of images"
-    (tmp_path / "a_file").write_bytes(b"")
-    assert "cannot be read" in refusal(tmp_path / "a_file" / "below")
-
-
-# ------------------------------------------------------------------------ fuzzing
-
-
-def fuzz_cases(seed, count):
-    """Mutations of valid pickles of every protocol: byte flips, insertions, deletions,
-    truncations and repeated spans, aimed mostly at the opcodes (not the pixel bytes)."""
+def mutations(seed, count):
+    """Byte flips, insertions, deletions, cuts and repeats of honest pickles of every
+    protocol, aimed mostly at the opcodes before the pixels."""
     rng = np.random.default_rng(seed)
-    images = some_images(2).astype(np.uint8)  # small pixel data: the opcodes are the target
+    small = images(2).astype(np.uint8)
     bases = [
         pickle.dumps(a, protocol=p)
         for p in (2, 3, 4, 5)
-        for a in (images, images.astype(np.float64) / 2, np.asfortranarray(images))
+        for a in (small, small / 2.0, np.asfortranarray(small))
     ]
     for _ in range(count):
         data = bytearray(bases[rng.integers(len(bases))])
         for _ in range(rng.integers(1, 4)):
-            head = max(1, min(len(data), 160))  # the opcodes before the pixels
-            at = int(rng.integers(head if rng.random() < 0.8 else max(len(data), 1)))
-            kind = rng.integers(5)
-            if kind == 0 and at < len(data):  # flip to a random byte
+            at, kind = int(rng.integers(min(len(data), 160) or 1)), rng.integers(4)
+            if kind == 0 and at < len(data):
                 data[at] = rng.integers(256)
-            elif kind == 1:  # insert random bytes
+            elif kind == 1:
                 data[at:at] = rng.integers(0, 256, rng.integers(1, 9), dtype=np.uint8).tobytes()
-            elif kind == 2:  # delete a span
+            elif kind == 2:
                 del data[at : at + rng.integers(1, 9)]
-            elif kind == 3:  # truncate
-                del data[at:]
-            else:  # repeat a span
+            else:
                 data[at:at] = data[at : at + rng.integers(1, 17)]
         yield bytes(data)
 
 
-def test_fuzzed_pickles_load_or_are_refused_in_one_line(tmp_path):
-    """4000 seeded mutations: each loads an array of images (the same one plain pickle
-    makes of it) or is refused with a one-line ImageFileError; nothing else escapes.
-    Each case must finish within 2 s (they take about 0.1 ms): a bound for hangs."""
-    import time
-
-    path = tmp_path / "fuzzed.pickle"
-    loaded = refused = 0
-    for case, data in enumerate(fuzz_cases(seed=2026, count=4000)):
-        path.write_bytes(data)
-        start = time.perf_counter()
+def test_mutated_pickles_load_as_pickle_load_does_or_are_refused_in_one_line(tmp_path):
+    taken = refused = 0
+    for data in mutations(2026, 1500):
         try:
-            images = load_images(path)
+            got = loaded(data, tmp_path)
         except ImageFileError as e:
-            message = str(e)
-            assert message.startswith(f"{path}: ") and "\n" not in message, (case, message)
-            assert len(message) < len(str(path)) + 300 and message.isprintable(), (case, message)
+            assert str(e).isprintable() and "\n" not in str(e)
             refused += 1
-        else:
-            assert images.ndim == 3 and images.shape[1:] == (15, 15) and len(images) >= 1
-            assert images.dtype == np.float64 and 0 <= images.min() and images.max() <= 255
-            # accepted, so only allowed opcodes and globals: plain pickle is safe to ask
-            assert_same_array(described(data), reference(data))
-            loaded += 1
-        assert time.perf_counter() - start < 2.0, (case, data)
-    assert loaded > 50 and refused > 3000, (loaded, refused)  # both paths are exercised
-
-
-def test_a_path_longer_than_the_system_allows_is_quoted_by_its_two_ends(tmp_path):
-    path = str(tmp_path / ("d" * 200)) * 30  # 6,000 characters and more
-    with pytest.raises(ImageFileError) as caught:
-        load_images(path)
-    message = str(caught.value)
-    assert len(message) < report.MAX_PATH + 100 and "..." in message, message
-    assert message.startswith(path[:40]) and "cannot be read (File name too long)" in message
-    assert report.shown(path[: report.MAX_PATH]) == path[: report.MAX_PATH]  # at the limit
-    assert len(report.shown(path[: report.MAX_PATH + 1])) == report.MAX_PATH
+        else:  # taken, so of NumPy's names only: pickle.loads is safe to ask
+            assert np.array_equal(got, pickle.loads(data).astype(np.float64))
+            taken += 1
+    assert taken > 15 and refused > 1000, (taken, refused)  # both ways are walked

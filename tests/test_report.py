@@ -1,22 +1,241 @@
-"""report.py: the helpers that word every message, each at the edges of its rules."""
+"""run_support/report.py: every column of every table the run prints, its headline and its
+verdicts, from made-up results whose every figure differs, and the helpers at their edges."""
 
 import pytest
 
-import report
+from run_support import report
+
+
+def form(best, median):
+    return {"calls_per_repeat": 1, "repeats": 3, "best": best, "median": median}
+
+
+def timing_result(busy=(), batch=20, vector=lambda n: 3e-6 + 1e-6 * n):
+    rows = []
+    for n in (1, 2, 10, 20, 50):
+        scalar = 5e-4 * n
+        speedup = scalar / vector(n)
+        row = {"batch_size": n, "speedup": speedup, "spread": 2.0 if n in busy else 1.1}
+        rows.append(
+            {
+                **row,
+                "steady": n not in busy,
+                "scalar": form(scalar, 2 * scalar),
+                "vector": form(vector(n), 9e-6),
+            }
+        )
+    return {
+        "clock": "CPU",
+        "busy_spread": 1.5,
+        "max_difference": 4.4e-16,
+        "difference_batch_size": batch,
+        "by_batch_size": rows,
+    }
+
+
+def columns(text, first):
+    """The cells of the table rows that start with one of `first`, by that cell."""
+    return {
+        line.split()[0]: line.split()
+        for line in text.splitlines()
+        if line.split()[:1] and line.split()[0] in first
+    }
+
+
+def test_the_timing_table_gives_each_forms_best_time_and_the_speed_up_at_each_size():
+    result = timing_result()
+    rows = columns(report.timing(result, "results/t.png"), {"1", "2", "10", "20", "50"})
+    for row in result["by_batch_size"]:
+        cells = rows[str(row["batch_size"])]
+        assert " ".join(cells[1:3]) == report.seconds(row["scalar"]["best"])  # not the median
+        assert " ".join(cells[3:5]) == report.seconds(row["vector"]["best"])
+        assert cells[5] == report.times(row["speedup"])
+    assert rows["20"][6:] == ["<-", "the", "training", "batch"] and len(rows["10"]) == 6
+
+
+def test_the_headline_names_the_training_batch_and_its_speed_up():
+    for batch in (20, 10):
+        text = report.timing(timing_result(batch=batch), "results/t.png")
+        at = next(r for r in timing_result()["by_batch_size"] if r["batch_size"] == batch)
+        scalar, vector = (report.seconds(at[form]["best"]) for form in ("scalar", "vector"))
+        faster = f"the vector form is {report.times(at['speedup'])} faster"
+        expected = (
+            f"on the training batch of {batch} images {faster}: {scalar} against {vector} a call"
+        )
+        assert expected in text.splitlines()[2]
+        assert "<- the training batch" in next(
+            line for line in text.splitlines() if line.split()[:1] == [str(batch)]
+        )
+
+
+def test_a_size_timed_on_a_busy_machine_gives_no_speed_up_and_says_why():
+    text = report.timing(timing_result(busy=(2, 20)), "results/t.png")
+    rows = columns(text, {"2", "10", "20"})
+    assert rows["2"][5] == "busy" and rows["20"][5] == "busy" and rows["10"][5].endswith("x")
+    assert "vector form is timed on a busy machine" in text
+    assert "while batch size 2, 20 was timed the machine was busy" in " ".join(text.split())
+    assert "busy:" not in report.timing(timing_result(), "results/t.png")
+
+
+def test_why_the_curve_is_not_smooth_names_where_the_time_per_image_rose():
+    jump = lambda n: 1e-6 * n * (2.0 if n >= 20 else 1.0)  # noqa: E731
+    text = " ".join(report.timing(timing_result(vector=jump), "results/t.png").split())
+    assert "why the speed-up is not smooth (results/t.png)" in text
+    assert "its time per image rose from 10 to 20 images" in text
+    assert report.dips(timing_result(vector=jump)["by_batch_size"]) == ["10 to 20"]
+    assert report.dips(timing_result()["by_batch_size"]) == []  # 3 + n us: falls per image
+    assert "rose" not in report.timing(timing_result(), "results/t.png")
+
+
+def check_result(max_errors):
+    arrays = {}
+    for i, (name, error) in enumerate(zip(("w_in", "b_in"), max_errors)):
+        arrays[name] = {
+            "shape": [75, 225 - i],
+            "entries": 900 + i,
+            "checked": 70 + i,
+            "skipped": 3 + i,
+            "max_relative_error": error,
+        }
+    return {"step": 1e-4, "floor": 1.7e-3, "max_allowed": 1e-6, "images": 20, "arrays": arrays}
+
+
+def test_the_gradient_check_table_gives_each_arrays_counts_and_worst_error():
+    text = report.gradient_check(check_result([2.1e-9, 3.4e-12]), None, 0.106)
+    rows = columns(text, {"w_in", "b_in"})
+    assert rows["w_in"][1:] == ["75x225", "900", "70", "3", "2.1e-09"]
+    assert rows["b_in"][1:] == ["75x224", "901", "71", "4", "3.4e-12"]
+    assert "on 20 images" in text and "step 1e-04" in text
+    assert (
+        "1.7e-03, the rounding floor" in text and "every error at most 1e-06; took 106 ms" in text
+    )
+    failed = report.gradient_check(check_result([2e-5, 0]), "wrong", 0.1)
+    assert "every error NOT all within 1e-06" in failed
+
+
+def test_progress_rows_give_the_update_its_loss_and_the_mean():
+    header = report.training(1000, 20, 0.001, 0, 100).splitlines()
+    assert header[1] == "Training: 1,000 SGD updates, batches of 20 random images, lr 0.001, seed 0"
+    assert header[2].split() == ["update", "loss", "mean", "of", "the", "last", "100"]
+    assert report.progress_row(300, 47.281, 48.306).split() == ["300", "47.28", "48.31"]
+    assert report.progress_row(3, 2.5e7, 1e6).split() == ["3", "2.5e+07", "1e+06"]
+    assert report.progress_row(3, 999999.99, 1.0).split() == ["3", "999999.99", "1.00"]
+
+
+def summary_results(test_loss, pca=1.59):
+    losses = [400.0] * 100 + [30.0 + i / 10 for i in range(100)]  # first half apart from last
+    results = {
+        "losses": losses,
+        "smoothing_window": 100,
+        "test_loss": test_loss,
+        "config": {"steps": 200},
+    }
+    results |= {
+        "test_loss_per_image": [1.0] * 20,
+        "baselines": {"zeros": 409.16, "mean_image": 158.26, "pca": pca},
+    }
+    seconds = {
+        "layer_in_timing": 0.41,
+        "gradient_check": 0.11,
+        "training": 0.32,
+        "figures": 0.65,
+        "total": 1.51,
+    }
+    return {**results, "seconds": seconds, "seconds_per_update": 0.0016}
+
+
+def test_the_summary_gives_the_final_losses_over_the_last_updates():
+    text = report.summary(summary_results(29.04), "results", ("a.png", "b.json"))
+    lines = text.splitlines()
+    mean_of_last = sum(30.0 + i / 10 for i in range(100)) / 100
+    assert lines[2].split() == [
+        "final",
+        "training",
+        "loss",
+        "39.90",
+        "(mean",
+        "of",
+        "the",
+        "last",
+        "100",
+        "updates",
+        f"{mean_of_last:.2f};",
+        "first",
+        "update",
+        "400.00)",
+    ]
+    assert "test loss             29.04 over 20 test images (1.45 per image)" in text
+    assert "training took 0.32 s, 1.6 ms an update" in text
+    assert (
+        "Layer_in timing 0.41 s, gradient check 0.11 s, training 0.32 s, figures 0.65 s"
+        in " ".join(text.split())
+    )
+    assert lines[-2:] == ["  wrote results/a.png", "  wrote results/b.json"]
+
+
+@pytest.mark.parametrize(
+    "test_loss, pca, verdicts",
+    [
+        (
+            29.04,
+            1.59,
+            ["14x lower", "5.4x lower", "18x higher: still under-trained after 200 updates"],
+        ),
+        (
+            1.0,
+            1.59,
+            ["409x lower", "158x lower", "1.6x lower: the ReLUs buy what no linear code can"],
+        ),
+        (
+            409.16,
+            1.59,
+            [
+                "the same",
+                "2.6x higher: not learned",
+                "257x higher: still under-trained after 200 updates",
+            ],
+        ),
+        (
+            500.0,
+            0.0,
+            [
+                "1.2x higher: not learned",
+                "3.2x higher: not learned",
+                "higher: still under-trained after 200 updates",
+            ],
+        ),
+    ],
+)
+def test_each_baseline_says_where_the_network_stands_against_it(test_loss, pca, verdicts):
+    text = report.summary(summary_results(test_loss, pca), "results", ())
+    lines = [line for line in text.splitlines() if line.startswith("    ")]
+    names = [name for name in report.BASELINES.values()]
+    assert [line[4:].startswith(name) for line, name in zip(lines, names)] == [True] * 3
+    assert [
+        line.split(maxsplit=len(name.split()) + 1)[-1] for line, name in zip(lines, names)
+    ] == verdicts
+
+
+# -------------------------------------------------------------------- the helpers
 
 
 def test_a_value_of_max_quoted_characters_is_quoted_whole_and_one_more_is_cut():
     most = "a" * report.MAX_QUOTED
     assert report.quoted(most) == repr(most)
-    cut = report.quoted(most + "b")
-    assert cut == repr(most) + f"... ({report.MAX_QUOTED + 1:,} in all)"
-    assert report.quoted(memoryview(b"x\ny")) == repr(b"x\ny")  # a view of a file's bytes
-    assert report.quoted("abc", length=10**6, limit=3) == "'abc'... (1,000,000 in all)"
+    assert report.quoted(most + "b") == repr(most) + f"... ({report.MAX_QUOTED + 1:,} in all)"
+    assert report.quoted(b"x\ny") == repr(b"x\ny")  # a file's bytes
 
 
-def test_quoted_values_cannot_act_on_a_terminal():
-    text = report.quoted("\x1b[2J\r\u202eevil\n")
-    assert text.isprintable() and "\x1b" not in text and "\u202e" not in text
+def test_quoted_values_and_shown_paths_cannot_act_on_a_terminal():
+    assert report.quoted("\x1b[2J\r\u202eevil\n").isprintable()
+    assert report.shown("a\x1b[2J\n.pickle") == repr("a\x1b[2J\n.pickle")
+
+
+def test_a_long_path_is_shown_by_its_two_ends():
+    path = "/" + "d" * 300
+    assert report.shown(path[: report.MAX_PATH]) == path[: report.MAX_PATH]  # at the limit
+    long = report.shown(path[: report.MAX_PATH + 1])
+    assert len(long) == report.MAX_PATH and long.startswith("/ddd") and "..." in long
 
 
 @pytest.mark.parametrize(
@@ -43,27 +262,15 @@ def test_a_duration_is_written_in_the_unit_that_suits_it(s, text):
     assert report.seconds(s) == text
 
 
-def test_a_table_aligns_the_first_column_left_and_the_rest_right():
-    text = report.table([("form", "best"), ("scalar", "12.4 ms"), ("vector", "32 us")])
-    assert text.splitlines() == [
-        "  form       best",
-        "  scalar  12.4 ms",
+def test_a_ratio_has_a_decimal_below_ten_and_none_from_ten():
+    assert [report.times(r) for r in (5.43, 9.94, 10.0, 617.4)] == ["5.4x", "9.9x", "10x", "617x"]
+
+
+def test_a_table_aligns_its_columns_as_asked():
+    rows = [("form", "best", "note"), ("scalar", "12.4 ms", "slow"), ("vector", "32 us", "")]
+    assert report.table(rows).splitlines() == [
+        "  form       best  note",
+        "  scalar  12.4 ms  slow",
         "  vector    32 us",
     ]
-
-
-def test_the_timing_section_says_busy_where_the_spread_is_over_the_limit():
-    def form(best, median):
-        return {"calls_per_repeat": 1, "repeats": 3, "best": best, "median": median}
-
-    rows = [
-        {"batch_size": n, "speedup": 100.0 * n, "spread": spread, "steady": spread <= 1.5}
-        | {"scalar": form(1e-3 * n, 1e-3 * n * spread), "vector": form(1e-5, 1e-5)}
-        for n, spread in ((1, 1.0), (2, 1.6))
-    ]
-    result = {"clock": "CPU", "busy_spread": 1.5, "max_difference": 0.0}
-    result |= {"difference_batch_size": 1, "by_batch_size": rows}
-    text = report.timing(result, "results/layer_in_timing.png")
-    assert "  1: 100x  2: busy\n" in text and "  1: 1.00  2: 1.60\n" in text
-    assert "while batch size 2 was timed" in text and "a spread over 1.5)" in text
-    assert "CPU time per call (best)" in text
+    assert report.table(rows, "<<<", indent=4).splitlines()[1] == "    scalar  12.4 ms  slow"

@@ -1,207 +1,232 @@
-"""The whole run: once as a user starts it (every output, every section printed), and a
-few short runs in this process for what only the whole shows: reproducibility, the
-run stopping on its own checks, warnings, and the results folder."""
-
-import os
-import subprocess
-import sys
+"""The whole run: once as a user starts it (every output, and every figure it prints beside
+what results.json holds), and short runs in this process for what only the whole shows:
+reproducibility, its own checks stopping it, what its figures are given, its warnings."""
 
 import numpy as np
 import pytest
-from conftest import (
-    PNG_SIGNATURE,
-    ROOT,
-    TEST_FILE,
-    run_program,
-    strict_json,
-)
+from conftest import PNG, TEST_FILE, TRAIN_FILE, results_of, run_program
 
-import gradient_check
-import image_files
-import timing
 import train_autoenc_lite as program
 import utils
+from run_support import image_files, report
 
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    """The default configuration, run once through the program itself."""
+    """The default configuration, once, through the program itself."""
     folder = tmp_path_factory.mktemp("default")
-    return folder, run_program(cwd=folder)
+    done = run_program(cwd=folder)
+    return (
+        folder / "results",
+        done,
+        results_of(folder / "results") if done.returncode == 0 else None,
+    )
 
 
-@pytest.fixture(scope="module")
-def default_results(default_run):
-    return strict_json(default_run[0] / "results" / "results.json")
+def test_the_default_run_writes_every_output_and_nothing_else(default_run):
+    folder, done, _ = default_run
+    assert done.returncode == 0 and done.stderr == ""
+    assert sorted(p.name for p in folder.iterdir()) == sorted(program.OUTPUTS)
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["results"]  # no fresh folder left
+    for name in program.FIGURES:
+        assert (folder / name).read_bytes().startswith(PNG)
 
 
-def test_the_default_run_writes_every_output(default_run):
-    folder, done = default_run
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    assert sorted(p.name for p in (folder / "results").iterdir()) == sorted(program.OUTPUTS)
-    for name in program.OUTPUTS:
-        data = (folder / "results" / name).read_bytes()
-        assert data.startswith(PNG_SIGNATURE) == name.endswith(".png") and len(data) > 1000
-
-
-def test_results_json_holds_the_run(default_results):
-    results = default_results
-    assert {k: results["config"][k] for k in ("steps", "batch_size", "lr", "seed")} == {
+def test_results_json_holds_the_run_and_names_the_shipped_files_by_their_names(default_run):
+    _, _, results = default_run
+    assert results["config"] == {
         "steps": 1000,
         "batch_size": 20,
         "lr": 0.001,
         "seed": 0,
+        "train": "images_train.pickle",
+        "test": "images_test.pickle",
+        "out": "results",
     }
-    seconds = results["seconds"]
     parts = ("loading", "layer_in_timing", "gradient_check", "training", "testing", "figures")
-    assert list(seconds) == [*parts, "total"] and all(seconds[p] > 0 for p in parts)
-    assert sum(seconds[p] for p in parts) <= seconds["total"]
+    assert (
+        list(results["seconds"]) == [*parts, "total"]
+        and sum(results["seconds"][p] for p in parts) <= results["seconds"]["total"]
+    )
     losses = np.array(results["losses"])
-    assert losses.shape == (1000,) and results["smoothing_window"] == 100
+    assert (
+        losses.shape == (1000,)
+        and results["smoothing_window"] == 100
+        and losses[-100:].mean() < 0.5 * losses[:10].mean()
+    )
     assert results["final_loss_mean"] == pytest.approx(losses[-100:].mean())
-    assert losses[-100:].mean() < 0.5 * losses[:10].mean()  # it learned
-    base = results["baselines"]
-    assert results["test_loss"] < base["mean_image"] < base["zeros"] and base["pca"] > 0
-    assert results["test_loss"] == pytest.approx(sum(results["test_loss_per_image"]))
+    assert (
+        results["test_loss"] == pytest.approx(sum(results["test_loss_per_image"]))
+        and len(results["test_loss_per_image"]) == 20
+    )
     assert results["dead_units"] == [] and results["warnings"] == []
-    rows = results["timing"]["by_batch_size"]
-    assert results["timing"]["clock"] == timing.CLOCK_NAME  # "CPU" but on Windows
-    assert results["timing"]["busy_spread"] == timing.BUSY_SPREAD
-    assert [row["batch_size"] for row in rows] == [1, 2, 5, 10, 20, 50, 100]
-    assert all(row["scalar"]["best"] > row["vector"]["best"] for row in rows)
-    check = results["gradient_check"]
-    assert check["images"] == 20 and list(check["arrays"]) == list(utils.TRAINED)
-    assert all(0 <= r["max_relative_error"] <= 1e-6 for r in check["arrays"].values())
+    assert [row["batch_size"] for row in results["timing"]["by_batch_size"]] == [
+        1,
+        2,
+        5,
+        10,
+        20,
+        50,
+        100,
+    ]
+    assert results["gradient_check"]["images"] == 20 and list(
+        results["gradient_check"]["arrays"]
+    ) == list(utils.TRAINED)
 
 
-def test_weights_npz_holds_the_trained_network(default_run, default_results):
-    with np.load(default_run[0] / "results" / "weights.npz", allow_pickle=False) as saved:
+def test_weights_npz_is_the_trained_network_that_gave_the_test_loss(default_run):
+    folder, _, results = default_run
+    with np.load(folder / "weights.npz", allow_pickle=False) as saved:
         params = {name: saved[name] for name in saved.files}
-    assert sorted(params) == sorted(utils.PARAMS)
-    assert np.array_equal(params["w_rec"], np.eye(75)) and not params["b_rec"].any()
-    assert not np.array_equal(params["w_in"], utils.init(0)["w_in"])
+    assert sorted(params) == sorted(utils.PARAMS) and np.array_equal(params["w_rec"], np.eye(75))
     x_test = program.to_batch(image_files.load_images(TEST_FILE))
-    y, _ = utils.forward(params, x_test)
-    assert utils.get_loss(y, x_test) == pytest.approx(default_results["test_loss"], rel=1e-12)
+    assert utils.get_loss(utils.forward(params, x_test)[0], x_test) == pytest.approx(
+        results["test_loss"], rel=1e-12
+    )
 
 
-def test_the_run_prints_what_results_json_holds(default_run, default_results):
-    out = default_run[1].stdout
-    results = default_results
-    assert f"{results['timing']['clock']} time per call (best)" in out
-    speedups = "  ".join(
-        f"{r['batch_size']}: {r['speedup']:.0f}x" if r["steady"] else f"{r['batch_size']}: busy"
-        for r in results["timing"]["by_batch_size"]
-    )
-    assert f"  {speedups}\n" in out
-    spreads = "  ".join(
-        f"{r['batch_size']}: {r['spread']:.2f}" for r in results["timing"]["by_batch_size"]
-    )
-    assert f"  {spreads}\n" in out
-    for name, r in results["gradient_check"]["arrays"].items():
-        assert f"{r['max_relative_error']:.1e}" in [
-            line.split()[-1] for line in out.splitlines() if line.split()[:1] == [name]
-        ]
-    assert "every error at most 1e-06" in out
-    progress = [line.split() for line in out.splitlines() if line.strip().split(" ")[0].isdigit()]
-    assert [int(row[0]) for row in progress] == list(range(100, 1001, 100))
-    assert "mean of the last 100" in out
-    assert f"{results['test_loss']:.2f} over 20 test images" in out
-    for key in ("zeros", "mean_image", "pca"):
-        assert f"{results['baselines'][key]:.2f}" in out
-    for name in program.OUTPUTS:
-        assert f"wrote results/{name}" in out
+def test_the_run_prints_what_results_json_holds(default_run):
+    """Each table's every row from its own figures: the timing, the gradient check, the
+    progress (each row's loss and the mean of the window before it), the summary."""
+    _, done, results = default_run
+    out, timing = done.stdout, results["timing"]
+    first = f"AutoEncNetLite: 1,000 training images ({TRAIN_FILE}), 20 test images ({TEST_FILE})"
+    assert out.splitlines()[0] == first  # run from elsewhere: the shipped files' whole paths
+    assert report.timing(timing, "results/layer_in_timing.png") in out
+    check = results["gradient_check"]
+    assert report.gradient_check(check, None, results["seconds"]["gradient_check"]) in out
+    losses, window = np.array(results["losses"]), results["smoothing_window"]
+    rows = [
+        line.split()
+        for line in out.splitlines()
+        if line.split()[:1] and line.split()[0].isdigit() and len(line.split()) == 3
+    ]
+    assert [int(row[0]) for row in rows] == list(range(100, 1001, 100))
+    for update, loss, mean in rows:
+        assert (
+            loss == f"{losses[int(update) - 1]:.2f}"
+            and mean == f"{losses[int(update) - window : int(update)].mean():.2f}"
+        )
+    assert out.endswith(report.summary(results, "results", program.OUTPUTS) + "\n")
 
 
 # ------------------------------------------------------------- short runs, in process
 
 
 def test_the_same_seed_gives_the_same_numbers_bit_for_bit(quick, tmp_path):
-    _, a = quick("--steps", 150, "--out", tmp_path / "a")
-    _, b = quick("--steps", 150, "--out", tmp_path / "b")
-    _, c = quick("--steps", 150, "--seed", 1, "--out", tmp_path / "c")
-    assert a["losses"] == b["losses"] and a["test_loss"] == b["test_loss"]
-    assert a["gradient_check"] == b["gradient_check"]
+    _, a = quick("--steps", 40, "--out", tmp_path / "a")
+    _, b = quick("--steps", 40, "--out", tmp_path / "b")
+    _, c = quick("--steps", 40, "--seed", 1, "--out", tmp_path / "c")
+    assert a["losses"] == b["losses"] != c["losses"] and a["gradient_check"] == b["gradient_check"]
     npz = [(tmp_path / k / "weights.npz").read_bytes() for k in "abc"]
-    assert npz[0] == npz[1] != npz[2] and a["losses"] != c["losses"]
+    assert npz[0] == npz[1] != npz[2]
 
 
-def test_the_gradient_check_does_not_change_the_training(quick, tmp_path, monkeypatch):
+def test_the_gradient_check_draws_from_its_own_stream_not_trainings(quick, tmp_path, monkeypatch):
+    """A check that draws more, or fewer, numbers than the real one changes no update."""
     _, with_check = quick("--steps", 30, "--out", tmp_path / "a")
-    real = gradient_check.check_backprop
-    monkeypatch.setattr(
-        gradient_check, "check_backprop", lambda params, x, rng: real(params, x[:1], rng)
-    )
+    real = program.check_backprop
+
+    def drawing_more(params, x_train, rng):
+        rng.uniform(size=999)
+        return real(params, x_train, rng)
+
+    monkeypatch.setattr(program, "check_backprop", drawing_more)
     _, other = quick("--steps", 30, "--out", tmp_path / "b")
-    assert with_check["gradient_check"] != other["gradient_check"]
-    assert with_check["losses"] == other["losses"]
+    assert (
+        with_check["gradient_check"] != other["gradient_check"]
+        and with_check["losses"] == other["losses"]
+    )
+
+
+def test_the_figures_get_the_initial_weights_and_the_test_images_with_their_outputs(
+    quick, tmp_path
+):
+    status, results = quick("--steps", 20, "--out", tmp_path / "r")
+    [(given, params, initial, inputs, outputs)] = quick.figures
+    start = utils.init(0)
+    assert status == 0 and given["losses"] == results["losses"]
+    for name in ("w_in", "w_out"):
+        assert np.array_equal(initial[name], start[name]) and not np.array_equal(
+            params[name], start[name]
+        )
+    x_test = program.to_batch(image_files.load_images(TEST_FILE))
+    assert np.allclose(inputs, image_files.load_images(TEST_FILE), rtol=0, atol=1e-12)
+    assert np.allclose(
+        outputs, program.to_images(utils.forward(params, x_test)[0]), rtol=0, atol=1e-9
+    )
+    assert results["test_loss_per_image"] == pytest.approx(
+        np.sum((outputs - inputs) ** 2, axis=(1, 2)) / 255**2
+    )
 
 
 @pytest.mark.parametrize("name", utils.TRAINED)
 def test_a_wrong_backprop_stops_the_run_before_training(name, quick, tmp_path, capsys, monkeypatch):
     real = utils.backprop
-
-    def planted(params, cache):
-        grads = {k: v.copy() for k, v in real(params, cache).items()}
-        grads[name] *= 1 + 1e-5
-        return grads
-
-    monkeypatch.setattr(utils, "backprop", planted)
+    monkeypatch.setattr(
+        utils,
+        "backprop",
+        lambda p, c: {k: v * (1 + 1e-5 * (k == name)) for k, v in real(p, c).items()},
+    )
     monkeypatch.setattr(program, "train", None)  # it must stop before training
     status, _ = quick("--out", tmp_path / "out")
     captured = capsys.readouterr()
-    assert status == 1
-    assert captured.err == (
-        f"train_autoenc_lite.py: error: backprop disagrees with central differences: d{name} "
-        "has a relative error of 1e-05, more than 1e-06\n"
+    assert status == 1 and "NOT all within 1e-06" in captured.out
+    assert (
+        captured.err
+        == "train_autoenc_lite.py: error: backprop disagrees with central differences: "
+        f"d{name} has a relative error of 1e-05, more than 1e-06\n"
     )
-    assert "NOT all within 1e-06" in captured.out
-    assert not (tmp_path / "out").exists()  # made by the run, empty: removed
+    assert list(tmp_path.iterdir()) == []  # nothing of its own left
 
 
-@pytest.mark.parametrize("steps", [3, 200])
-def test_a_divergent_run_stops_in_one_line_and_writes_nothing(steps, quick, tmp_path, capsys):
-    (tmp_path / "results").mkdir()  # a folder the user made stays
-    status, results = quick("--lr", "1e10", "--steps", steps, "--out", tmp_path / "results")
+def test_a_divergent_run_stops_in_one_line_and_leaves_the_previous_outputs(quick, tmp_path, capsys):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "weights.npz").write_bytes(b"previous")
+    status, _ = quick("--lr", "1e10", "--steps", 200, "--out", tmp_path / "results")
     err = capsys.readouterr().err
-    assert status == 1 and results is None and err.count("\n") == 1
-    assert "training diverged" in err and "try --lr 0.001, the default" in err
-    assert list((tmp_path / "results").iterdir()) == []
-
-
-def test_a_test_loss_that_overflows_is_divergence(quick, tmp_path, capsys, monkeypatch):
-    real = program.evaluate
-
-    def overflowing(params, x_test, x_train):
-        y, _, per_image, baselines = real(params, x_test, x_train)
-        return y, float("inf"), per_image, baselines
-
-    monkeypatch.setattr(program, "evaluate", overflowing)
-    assert quick("--steps", 3, "--out", tmp_path / "r")[0] == 1
-    assert "the test loss is inf" in capsys.readouterr().err
-    assert not (tmp_path / "r").exists()
+    assert (
+        status == 1
+        and err.count("\n") == 1
+        and "training diverged" in err
+        and "try --lr 0.001, the default" in err
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["results"] and (
+        tmp_path / "results" / "weights.npz"
+    ).read_bytes() == b"previous"
 
 
 def test_a_network_killed_by_a_large_lr_is_reported(quick, tmp_path, capsys):
-    status, results = quick("--steps", 200, "--lr", 0.1, "--out", tmp_path)
+    status, results = quick("--steps", 200, "--lr", 0.1, "--out", tmp_path / "r")
     err = capsys.readouterr().err
-    assert status == 0 and results["test_loss"] == pytest.approx(results["baselines"]["zeros"])
-    assert err.count("\n") == 1 and "outputs 0 for every test pixel" in err
-    assert results["warnings"] == [err.split("train_autoenc_lite.py: ", 1)[1].strip()]
-    assert len(results["dead_units"]) > 0
+    assert status == 0 and err.count("\n") == 1 and "outputs 0 for every test pixel" in err
+    assert (
+        results["warnings"] == [err.split("train_autoenc_lite.py: ", 1)[1].strip()]
+        and len(results["dead_units"]) > 0
+    )
 
 
 def test_all_black_images_train_without_a_warning(quick, tmp_path, capsys):
     import pickle
 
-    black = tmp_path / "black.pickle"
-    black.write_bytes(pickle.dumps(np.zeros((30, 15, 15))))
+    (tmp_path / "black.pickle").write_bytes(pickle.dumps(np.zeros((30, 15, 15))))
     status, results = quick(
-        "--train", black, "--test", black, "--steps", 20, "--out", tmp_path / "r"
+        "--train",
+        tmp_path / "black.pickle",
+        "--test",
+        tmp_path / "black.pickle",
+        "--steps",
+        20,
+        "--out",
+        tmp_path / "r",
     )
-    assert status == 0 and capsys.readouterr().err == ""
-    assert results["test_loss"] == 0.0 and results["warnings"] == []
+    assert (
+        status == 0
+        and capsys.readouterr().err == ""
+        and results["test_loss"] == 0.0
+        and results["warnings"] == []
+    )
+    assert results["config"]["train"] == str(tmp_path / "black.pickle")  # a file given: as given
 
 
 def test_out_is_relative_to_the_current_folder(quick, tmp_path, capsys, monkeypatch):
@@ -211,32 +236,4 @@ def test_out_is_relative_to_the_current_folder(quick, tmp_path, capsys, monkeypa
         program.OUTPUTS
     )
     out = capsys.readouterr().out
-    assert "wrote here/there/weights.png" in out and "(here/there/layer_in_timing.png)" in out
-
-
-def test_importing_runs_nothing_and_sets_nothing(tmp_path):
-    code = (
-        f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); import train_autoenc_lite; "
-        "print(os.environ.get('OPENBLAS_NUM_THREADS'))"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env
-    )
-    assert done.returncode == 0 and done.stdout == "None\n" and done.stderr == ""
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize("preset", [None, "2"])
-def test_the_program_keeps_blas_on_one_thread_unless_the_user_chose(preset, tmp_path):
-    """Set before NumPy loads, for each common BLAS; a value the user set is kept."""
-    code = (
-        f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); import command_line\n"
-        "with command_line.imports_guarded('__main__'):\n    import numpy\n"
-        "print(*(os.environ[n] for n in command_line.BLAS_THREADS))"
-    )
-    env = {k: v for k, v in os.environ.items() if k not in program.command_line.BLAS_THREADS}
-    if preset:
-        env["OMP_NUM_THREADS"] = preset
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert done.stdout.split() == ["1", "1", "1", preset or "1"], done.stderr
+    assert "wrote here/there/weights.npz" in out and "(here/there/layer_in_timing.png)" in out

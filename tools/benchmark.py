@@ -48,9 +48,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-import image_files  # noqa: E402
 import train_autoenc_lite as program  # noqa: E402
 import utils  # noqa: E402
+from run_support import image_files  # noqa: E402
 
 REPEATS = 5
 TRAIN_FILE = ROOT / "images_train.pickle"

@@ -4,9 +4,9 @@ Run from the project root, with no arguments:
 
     python tools/make_images.py
 
-It needs scikit-learn (tools/requirements.txt), for the UCI handwritten digits that
-scikit-learn bundles: `sklearn.datasets.load_digits` reads a file inside the package, and
-nothing is downloaded. Only this tool needs it; the program itself does not.
+It needs scikit-learn installed (tools/requirements.txt) for the UCI handwritten digits it
+ships, the file `sklearn.datasets.load_digits` reads, which this tool reads itself (no
+scikit-learn code runs, nothing is downloaded). Only this tool needs it; the program does not.
 
 The 1797 UCI digits are 8 x 8 images of 17 gray levels (0..16), white on black, each
 digit filling the frame's height. Every one used here is resampled to a random height of
@@ -23,6 +23,7 @@ NumPy 1.x, so that any NumPy, old or new, reads them. A fixed seed makes every r
 rebuild both files byte for byte.
 """
 
+import importlib.util
 import pathlib
 import pickle
 import pickletools
@@ -88,24 +89,32 @@ def choose(labels, rng):
     return np.array(train), np.array(test)
 
 
+def uci_digits():
+    """The 1797 UCI digits (8 x 8, 0..16) and their labels, from the file scikit-learn ships
+    (what sklearn.datasets.load_digits reads), read without importing scikit-learn."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        sys.exit(
+            "make_images.py: scikit-learn is not installed: pip install -r tools/requirements.txt"
+        )
+    path = pathlib.Path(spec.submodule_search_locations[0], "datasets", "data", "digits.csv.gz")
+    data = np.loadtxt(path, delimiter=",")
+    return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int)
+
+
 def build():
     """(train_images, test_images, test_labels), made afresh from the UCI digits."""
-    from sklearn.datasets import load_digits  # only this tool needs scikit-learn
-
-    digits = load_digits()
+    images, labels = uci_digits()
     rng = np.random.default_rng(SEED)
-    train_idx, test_idx = choose(digits.target, rng)
+    train_idx, test_idx = choose(labels, rng)
 
     def render_all(indices):
         shifts = (-MAX_SHIFT, MAX_SHIFT + 1)
         return np.array(
-            [
-                render(digits.images[i], rng.choice(HEIGHTS), *rng.integers(*shifts, 2))
-                for i in indices
-            ]
+            [render(images[i], rng.choice(HEIGHTS), *rng.integers(*shifts, 2)) for i in indices]
         )
 
-    return render_all(train_idx), render_all(test_idx), digits.target[test_idx]
+    return render_all(train_idx), render_all(test_idx), labels[test_idx]
 
 
 def course_pickle(images):

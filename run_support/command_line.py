@@ -1,0 +1,161 @@
+"""The command line of the homework run: its flags, and how a run ends.
+
+- parse_args: the flags, each range-checked by an argparse type; a mistake is argparse's
+  message in one line on stderr (no usage lines), and exit status 2;
+- RunError (status 1) and InputError (status 2, a file or folder): one line for the user;
+- first_steps(__name__): the program's imports, with NumPy's linear algebra on one thread,
+  Ctrl-C and SIGTERM handled, and NumPy or Matplotlib missing or failing one line;
+- ON_STOP: what a stop undoes first (the results folder's work).
+
+A stop ends the process at once, wherever the run is: undo, one line, status 130 or 143. The
+handler raises nothing, for Python loses an exception raised while it runs a finalizer
+(Matplotlib's objects have many) and prints "Exception ignored" instead. Standard library only.
+"""
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import re
+import signal
+import sys
+
+from run_support.report import quoted
+
+PROGRAM = "train_autoenc_lite.py"
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project folder
+DEFAULTS = {"steps": 1000, "batch_size": 20, "lr": 0.001, "seed": 0, "out": "results"}
+DEFAULTS["train"] = os.path.join(HERE, "images_train.pickle")  # the shipped image files
+DEFAULTS["test"] = os.path.join(HERE, "images_test.pickle")
+MAX_STEPS, MAX_SEED, MAX_LR = 10_000_000, 2**32 - 1, 1e10
+MAX_DIGITS = 20  # a whole number longer than this is out of every range, and never converted
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+BLAS_THREADS = (
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "OMP_NUM_THREADS",
+)
+ON_STOP = []  # functions that undo what the run made so far; they must never raise
+
+
+class RunError(Exception):
+    """A run that cannot go on; the message is one line for the user. Exit status 1."""
+
+    status = 1
+
+
+class InputError(RunError):
+    """A file or a folder that cannot be used, found before any work. Exit status 2."""
+
+    status = 2
+
+
+def whole_number(low, high=None):
+    """An argparse type: a whole number from low to high (no upper bound if high is None)."""
+    limits = f"{low:,} to {high:,}" if high is not None else f"at least {low:,}"
+
+    def parse(text):
+        if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+            raise argparse.ArgumentTypeError(f"{quoted(text)} is not a whole number")
+        too_long = len(text.strip().lstrip("+-").lstrip("0")) > MAX_DIGITS
+        value = None if too_long else int(text)  # a million digits are never converted
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{quoted(text)} is out of range: {limits}")
+        return value
+
+    return parse
+
+
+def learning_rate(text):
+    """An argparse type: a number above 0 and at most MAX_LR."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a number") from None
+    if not 0 < value <= MAX_LR:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is out of range: above 0, at most 1e+10")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own message, on one line, without the usage
+        printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+        self.exit(2, f"{self.prog}: error: {printable}\n")
+
+
+def parse_args(argv=None):
+    """The run's flags from argv (sys.argv[1:] if None); a wrong one exits with status 2."""
+    parser = OneLineParser(
+        prog=PROGRAM,
+        description="Train AutoEncNetLite by SGD and report: Layer_in's timing, the gradient "
+        "check, the learning curve, the test images, the weights. Paths are relative to the "
+        "current folder.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add, n = parser.add_argument, "N"
+    add("--steps", type=whole_number(1, MAX_STEPS), metavar=n, help="SGD updates, 1 to 10,000,000")
+    add(
+        "--batch-size", type=whole_number(1), metavar=n, help="images an update, 1 to all there are"
+    )
+    add("--lr", type=learning_rate, help="learning rate, above 0 and at most 1e+10")
+    add("--seed", type=whole_number(0, MAX_SEED), metavar=n, help="seed, 0 to 4,294,967,295")
+    add("--train", metavar="FILE", help="training images: a pickle of an (N, 15, 15) array")
+    add("--test", metavar="FILE", help="test images: the same kind of file")
+    add("--out", metavar="FOLDER", help="folder for the results, replaced as a whole")
+    parser.set_defaults(**DEFAULTS)
+    return parser.parse_args(argv)
+
+
+def error(message, status):
+    """message as one line on stderr; returns status, the run's exit status."""
+    print(f"{PROGRAM}: {message}", file=sys.stderr, flush=True)
+    return status
+
+
+def stdout_closed():
+    """Standard output was closed (`| head`): the run ends quietly, with the status a shell
+    gives a program SIGPIPE ended, stdout on the null device so that no last flush fails."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 128 + 13
+
+
+def _stop(signum, frame):
+    """Ctrl-C or SIGTERM: undo, one line, exit. The signals that follow are ignored."""
+    for other in STOP_SIGNALS:
+        signal.signal(other, signal.SIG_IGN)
+    for undo in reversed(ON_STOP):
+        undo()
+    how = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
+    with contextlib.suppress(OSError):  # os.write: Python's own stderr may be mid-write
+        os.write(2, f"{PROGRAM}: {how}\n".encode())
+    os._exit(128 + signum)
+
+
+@contextlib.contextmanager
+def first_steps(module_name):
+    """The program's imports. Run as a program (module_name "__main__"): NumPy's linear
+    algebra on one thread unless the user chose (the matrices are tiny: a second thread gains
+    nothing, and on a busy machine it waits for a core), stops handled from here on, and a
+    NumPy or Matplotlib missing, or failing to start, one line. Imported, it does nothing."""
+    if module_name != "__main__":
+        yield
+        return
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, "1")
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop)
+    try:
+        yield
+    except Exception as e:
+        missing = [m for m in ("numpy", "matplotlib") if importlib.util.find_spec(m) is None]
+        setup = "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt"
+        if missing:
+            why = f"{' and '.join(missing)} not installed for {sys.executable}"
+            sys.exit(error(f"error: {why}; set up as README.md says ({setup})", 2))
+        what = "Matplotlib" if "numpy" in sys.modules else "NumPy"  # NumPy is loaded first
+        fix = "unset MPLBACKEND, or mend or remove the matplotlibrc it read"
+        why = quoted(" ".join(f"{type(e).__name__}: {e}".split()), 160)
+        sys.exit(
+            error(f"error: {what} cannot start: {why}; {fix if what == 'Matplotlib' else setup}", 2)
+        )

@@ -1,0 +1,197 @@
+"""run_support/results_folder.py: the folder holds the previous set whole or the new one
+whole, whatever fails or stops, whenever; a run removes only what it made."""
+
+import os
+import signal
+import threading
+
+import pytest
+from conftest import contents
+
+from run_support import command_line
+from run_support.command_line import InputError, RunError
+from run_support.results_folder import results_folder
+
+NAMES = ("a.png", "b.json", "c.npz")
+PREVIOUS = {name: f"the previous {name}".encode() for name in NAMES}
+
+
+def previous(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in PREVIOUS.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def write(folder, tag="new"):
+    with results_folder(folder, NAMES) as new:
+        for name in NAMES:
+            with open(os.path.join(new, name), "wb") as f:
+                f.write(f"{tag} {name}".encode())
+
+
+def left(tmp_path):
+    """Everything under tmp_path: no fresh folder may stay behind."""
+    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+
+
+def test_a_new_set_replaces_the_previous_one_whole_and_leaves_nothing_else(tmp_path):
+    write(previous(tmp_path / "results"))
+    assert contents(tmp_path / "results") == {name: f"new {name}".encode() for name in NAMES}
+    assert left(tmp_path) == ["results", *(f"results/{name}" for name in NAMES)]
+    write(tmp_path / "deep" / "er" / "results")  # its parents made
+    assert sorted(contents(tmp_path / "deep" / "er" / "results")) == sorted(NAMES)
+
+
+def test_a_run_that_fails_leaves_the_previous_set_and_nothing_of_its_own(tmp_path):
+    previous(tmp_path / "results")
+    with pytest.raises(RuntimeError):
+        with results_folder(tmp_path / "results", NAMES) as new:
+            (tmp_path / "new").symlink_to(new)  # to see the fresh folder go
+            raise RuntimeError("diverged")
+    assert contents(tmp_path / "results") == PREVIOUS and not (tmp_path / "new").exists()
+    with pytest.raises(RuntimeError):
+        with results_folder(tmp_path / "a" / "b" / "results", NAMES):
+            raise RuntimeError("diverged")
+    assert left(tmp_path) == ["new", "results", *(f"results/{name}" for name in NAMES)]
+
+
+@pytest.mark.parametrize("failing", [1, 2])
+def test_a_rename_that_fails_leaves_the_previous_set(failing, tmp_path, monkeypatch):
+    """The first rename moves the previous set aside, the second puts the new one in place."""
+    folder, real, calls = previous(tmp_path / "results"), os.rename, []
+
+    def rename(src, dst):
+        calls.append(src)
+        if len(calls) == failing:
+            raise PermissionError(1, "Operation not permitted")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(
+        RunError,
+        match=r"cannot put the results in place \(Operation not permitted\); it keeps the previous",
+    ):
+        write(folder)
+    assert contents(folder) == PREVIOUS and left(tmp_path) == [
+        "results",
+        *(f"results/{n}" for n in NAMES),
+    ]
+
+
+class Exit(BaseException):
+    """What os._exit raises here, so that the stop handler ends the test, not pytest."""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("renamed", [0, 1, 2])
+def test_a_stop_before_between_or_after_the_renames_leaves_one_whole_set(
+    renamed, tmp_path, monkeypatch
+):
+    """SIGTERM once `renamed` of the two renames are done: the stop handler undoes, exits."""
+    folder, real, calls = previous(tmp_path / "results"), os.rename, []
+
+    def rename(src, dst):
+        real(src, dst)
+        calls.append(src)
+        if len(calls) == renamed:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled at the next bytecode: here
+
+    def stopped(status):
+        raise Exit(status)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "_exit", stopped)
+    handlers = {s: signal.signal(s, command_line._stop) for s in command_line.STOP_SIGNALS}
+    try:
+        with pytest.raises(Exit) as exit:
+            with results_folder(folder, NAMES) as new:
+                for name in NAMES:
+                    with open(os.path.join(new, name), "wb") as f:
+                        f.write(f"new {name}".encode())
+                if renamed == 0:  # while the run writes its outputs
+                    os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    assert exit.value.args == (143,) and command_line.ON_STOP == []
+    expected = PREVIOUS if renamed < 2 else {name: f"new {name}".encode() for name in NAMES}
+    assert contents(folder) == expected and left(tmp_path) == [
+        "results",
+        *(f"results/{n}" for n in NAMES),
+    ]
+
+
+def test_of_two_runs_into_one_folder_at_once_the_last_leaves_its_whole_set(tmp_path, monkeypatch):
+    """Both move the previous set aside at once, then both put theirs in place at once: one
+    finds the other's set there, moves it aside too, and puts its own."""
+    folder, real, gate, done = (
+        previous(tmp_path / "results"),
+        os.rename,
+        threading.Barrier(2, timeout=10),
+        {},
+    )
+
+    def rename(src, dst):
+        me = threading.get_ident()
+        done[me] = done.get(me, 0) + 1
+        if done[me] <= 2:  # each run's first two renames, in step with the other's
+            gate.wait()
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    runs = [threading.Thread(target=write, args=(folder, tag)) for tag in ("one", "two")]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=20)
+    found = contents(folder)
+    assert sorted(found) == sorted(NAMES) and len({data.split()[0] for data in found.values()}) == 1
+    assert sorted(done.values()) == [2, 4]  # one run had to move the other's set aside
+    assert left(tmp_path) == ["results", *(f"results/{n}" for n in NAMES)]
+
+
+def test_a_run_never_touches_another_runs_fresh_folder(tmp_path):
+    folder = previous(tmp_path / "results")
+    other = tmp_path / ".results-other"  # another run's, live
+    other.mkdir()
+    (other / "a.png").write_bytes(b"theirs")
+    write(folder)
+    with pytest.raises(RuntimeError):
+        with results_folder(folder, NAMES):
+            raise RuntimeError("failed")
+    assert (other / "a.png").read_bytes() == b"theirs"
+
+
+@pytest.mark.parametrize(
+    "make, out, said",
+    [
+        ("a file", "f", "--out {out}: exists and is not a folder"),
+        ("a file", "f/r", "--out {out}: cannot write there (File exists)"),
+        ("others", "mine", "--out {out}: holds 'notes.txt', not an output; name a new folder"),
+        ("a folder in the way", "mine", "holds 'b.json', not an output"),
+        (None, "x" * 300, "cannot write there (File name too long)"),
+    ],
+)
+def test_an_out_that_cannot_be_used_is_refused_before_any_work(make, out, said, tmp_path):
+    if make == "a file":
+        (tmp_path / "f").write_text("a file")
+    elif make == "others":
+        previous(tmp_path / "mine")
+        (tmp_path / "mine" / "notes.txt").write_text("a user's")  # never carried away
+    elif make == "a folder in the way":
+        (tmp_path / "mine" / "b.json").mkdir(parents=True)
+    before = left(tmp_path)
+    with pytest.raises(InputError) as caught:
+        with results_folder(tmp_path / out, NAMES):
+            raise AssertionError("the block must not run")
+    assert said.format(out=tmp_path / out) in str(caught.value) and left(tmp_path) == before
+
+
+def test_a_folder_without_write_permission_is_refused(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes everywhere")
+    (tmp_path / "locked").mkdir(mode=0o500)
+    with pytest.raises(InputError, match="is not writable"):
+        with results_folder(tmp_path / "locked", NAMES):
+            pass
