@@ -1,11 +1,9 @@
-"""AutoEncNetLite, Homework II: the whole homework in one run (-h for the flags).
-
-It loads the images, initialises the network from one seed, times Layer_in in scalar form
-against vector form, checks backprop against central differences (and stops if they
-disagree), trains by SGD (1000 updates, batches of 20 images, lr 0.001), runs the test
-images through the trained network beside three baselines, and writes four figures,
-results.json and weights.npz into results/ as one whole set. The math is in utils.py; what
-the run needs around it, and is not the homework, is in run_support/. No display needed.
+"""AutoEncNetLite, Homework II: the whole homework in one run (-h for the flags). It loads
+the images, initialises the network from one seed, times Layer_in's scalar form against its
+vector form, checks backprop against central differences (and stops if they disagree),
+trains by SGD (1000 updates, batches of 20, lr 0.001), runs the test images through the
+network beside three baselines, and writes four figures, results.json and weights.npz into
+results/ as one set. The math is utils.py; all else the run needs is in run_support/.
 """
 
 import gc
@@ -23,7 +21,7 @@ with command_line.first_steps(__name__):  # one line if NumPy or Matplotlib cann
     import numpy as np
 
     import utils
-    from run_support import gradient_check, image_files, plots, report, timing
+    from run_support import baselines, gradient_check, image_files, plots, report, timing
     from run_support.results_folder import results_folder
 
 FIGURES = ("learning_curve.png", "test_pairs.png", "weights.png", "layer_in_timing.png")
@@ -60,10 +58,9 @@ def load_data(args):
 
 def train(params, x_train, steps, batch_size, lr, rng, on_row=None):
     """SGD on the sum-squared loss: `steps` updates of params (in place), each on a batch of
-    `batch_size` different images drawn at random from x_train (N, 225) by rng. on_row(update,
-    losses so far), if given, is called every tenth of the run and after the last update.
-    Returns each update's loss (on its batch, before its step). RunError names the first
-    update after which the loss or the weights are not finite."""
+    `batch_size` different images drawn from x_train (N, 225) by rng; on_row(update, losses so
+    far) every tenth of the run and at its end. Returns each update's loss (on its batch,
+    before its step); RunError names the first update after which a loss or weight is not finite."""
     losses, report_every = np.empty(steps), max(1, steps // 10)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught below
         for step in range(steps):
@@ -71,12 +68,10 @@ def train(params, x_train, steps, batch_size, lr, rng, on_row=None):
             y, cache = utils.forward(params, x)
             losses[step] = utils.get_loss(y, x)
             utils.apply_dw(params, utils.backprop(params, cache), lr)
-            if not math.isfinite(losses[step]):
-                raise diverged(f"the loss stopped being finite at update {step + 1} of {steps}", lr)
-            if not all(np.isfinite(params[name]).all() for name in utils.TRAINED):
-                raise diverged(
-                    f"the weights stopped being finite at update {step + 1} of {steps}", lr
-                )
+            finite = all(np.isfinite(params[name]).all() for name in utils.TRAINED)
+            if not (math.isfinite(losses[step]) and finite):  # the weights overflow first, too
+                what = "the loss" if not math.isfinite(losses[step]) else "the weights"
+                raise diverged(f"{what} stopped being finite at update {step + 1} of {steps}", lr)
             if on_row and ((step + 1) % report_every == 0 or step + 1 == steps):
                 on_row(step + 1, losses[: step + 1])
     return losses
@@ -104,10 +99,11 @@ TIMING_SIZES = (1, 2, 5, 10, 20, 50, 100)  # batch sizes at which Layer_in is ti
 MAX_LAYER_IN_DIFFERENCE = 1e-12  # scalar and vector Layer_in must agree to this
 
 
-def compare_layer_in(x_train, w_in, b_in, batch_size):
+def compare_layer_in(x_train, params, batch_size):
     """Layer_in in scalar and vector form: RunError unless they agree on batch_size images;
     then both timed on the first N training images for each N of TIMING_SIZES (and
     batch_size)."""
+    w_in, b_in = params["w_in"], params["b_in"]
     x = x_train[:batch_size]
     scalar = utils.forward_in_scalar(x, w_in, b_in)
     difference = float(np.abs(scalar - utils.forward_in_vector(x, w_in, b_in)).max())
@@ -127,13 +123,8 @@ def compare_layer_in(x_train, w_in, b_in, batch_size):
         rows.append(
             {**row, "steady": spread <= timing.BUSY_SPREAD, "scalar": scalar, "vector": vector}
         )
-    clock = {"clock": timing.CLOCK_NAME, "busy_spread": timing.BUSY_SPREAD}
-    return {
-        **clock,
-        "max_difference": difference,
-        "difference_batch_size": batch_size,
-        "by_batch_size": rows,
-    }
+    result = {"clock": timing.CLOCK_NAME, "busy_spread": timing.BUSY_SPREAD, "by_batch_size": rows}
+    return {**result, "max_difference": difference, "difference_batch_size": batch_size}
 
 
 CHECK_IMAGES = 10  # training images in the gradient check's batch, and as many of noise
@@ -158,50 +149,12 @@ def check_backprop(params, x_train, rng):
     return {**gradient_check.check(loss_terms, params, grads, rng), "images": len(x)}
 
 
-# ---------------------------------------------------------------------- evaluation
-
-
-def pca_reconstruction(x_train, x_test, width=utils.P):
-    """x_test projected on the top `width` principal components of the centred training
-    images, and back: the best any linear code of that width does (Baldi and Hornik)."""
-    mean = x_train.mean(axis=0)
-    _, vectors = np.linalg.eigh((x_train - mean).T @ (x_train - mean))  # ascending order
-    top = vectors[:, ::-1][:, :width]  # (225, width), orthonormal columns: the components
-    return mean + (x_test - mean) @ top @ top.T
-
-
-def evaluate(params, x_test, x_train):
-    """The trained network on the test images: its outputs (N, 225), the test loss, each
-    image's loss, and the loss of three baselines on the same images."""
+def evaluate(params, x_test):
+    """The trained network on the test images: its outputs (N, 225), the test loss, and each
+    image's loss."""
     with np.errstate(over="ignore", invalid="ignore"):
         y, _ = utils.forward(params, x_test)
-    mean = np.broadcast_to(x_train.mean(axis=0), x_test.shape)
-    baselines = {
-        "zeros": utils.get_loss(np.zeros_like(x_test), x_test),
-        "mean_image": utils.get_loss(mean, x_test),
-        "pca": utils.get_loss(pca_reconstruction(x_train, x_test), x_test),
-    }
-    return y, utils.get_loss(y, x_test), np.sum((y - x_test) ** 2, axis=1), baselines
-
-
-def dead_units(params, x_train):
-    """The Layer_in units that output 0 for every training image."""
-    z_in = utils.forward_in_vector(x_train, params["w_in"], params["b_in"])
-    return np.flatnonzero(~(z_in > 0).any(axis=0))
-
-
-def no_better_than_black(y_test, x_test, test_loss, baselines, losses, lr):
-    """A warning if the network does no better than an all-black output on test images
-    that are not all black (as after too large a learning rate); None otherwise."""
-    if not x_test.any() or test_loss < baselines["zeros"]:
-        return None
-    what = "outputs 0 for every test pixel" if not y_test.any() else "does no better"
-    peak = int(np.argmax(losses))
-    return (
-        f"warning: the trained network {what} than an all-black output: test loss "
-        f"{test_loss:.2f}, all-black {baselines['zeros']:.2f}; the training loss peaked at "
-        f"{losses[peak]:.3g} at update {peak + 1}. Try --lr {likely_lr(lr)}"
-    )
+    return y, utils.get_loss(y, x_test), np.sum((y - x_test) ** 2, axis=1)
 
 
 # -------------------------------------------------------------------------- the run
@@ -229,9 +182,8 @@ def run(args):
         params = utils.init(rng)
         initial = {name: params[name].copy() for name in ("w_in", "w_out")}  # before training
 
-        w_in, b_in = params["w_in"], params["b_in"]
         layer_in, took["layer_in_timing"] = timed(
-            compare_layer_in, x_train, w_in, b_in, args.batch_size
+            compare_layer_in, x_train, params, args.batch_size
         )
         say(report.timing(layer_in, os.path.join(args.out, "layer_in_timing.png")))
 
@@ -248,19 +200,20 @@ def run(args):
         def on_row(update, so_far):  # a row of the progress table
             say(report.progress_row(update, so_far[-1], so_far[-window:].mean()))
 
-        train_args = (params, x_train, args.steps, args.batch_size, args.lr, rng, on_row)
-        losses, took["training"] = timed(train, *train_args)
-        (y_test, test_loss, per_image, baselines), took["testing"] = timed(
-            evaluate, params, x_test, x_train
-        )
+        training = (params, x_train, args.steps, args.batch_size, args.lr, rng, on_row)
+        losses, took["training"] = timed(train, *training)
+        (y_test, test_loss, per_image), took["testing"] = timed(evaluate, params, x_test)
         if not math.isfinite(test_loss):
             raise diverged(f"after the last update the test loss is {test_loss}", args.lr)
-        warning = no_better_than_black(y_test, x_test, test_loss, baselines, losses, args.lr)
+        base = baselines.losses(x_train, x_test)
+        warning = baselines.no_better_than_black(
+            y_test, x_test, test_loss, base["zeros"], losses, likely_lr(args.lr)
+        )
         shipped = (command_line.DEFAULTS["train"], command_line.DEFAULTS["test"])
+        config = {k: os.path.basename(v) if v in shipped else v for k, v in vars(args).items()}
+        z_in = utils.forward_in_vector(x_train, params["w_in"], params["b_in"])
         results = {  # the image files as given, the shipped ones by their own names
-            "config": {
-                k: os.path.basename(v) if v in shipped else v for k, v in vars(args).items()
-            },
+            "config": config,
             "timing": layer_in,
             "gradient_check": check,
             "losses": losses.tolist(),
@@ -268,9 +221,9 @@ def run(args):
             "seconds_per_update": took["training"] / args.steps,
             "test_loss": test_loss,
             "test_loss_per_image": per_image.tolist(),
-            "baselines": baselines,
+            "baselines": base,
             "final_loss_mean": float(losses[-window:].mean()),
-            "dead_units": dead_units(params, x_train).tolist(),
+            "dead_units": baselines.dead_units(z_in).tolist(),
             "warnings": [warning] if warning else [],
             "seconds": took,
         }

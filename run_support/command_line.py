@@ -1,20 +1,16 @@
-"""The command line of the homework run: its flags, and how a run ends.
+"""The command line of the run: parse_args (argparse, range-checked types; a mistake is one
+line and status 2), RunError (1) and InputError (2), first_steps (the imports: one BLAS
+thread, stops handled, NumPy or Matplotlib missing or failing one line) and ON_STOP.
 
-- parse_args: the flags, each range-checked by an argparse type; a mistake is argparse's
-  message in one line on stderr (no usage lines), and exit status 2;
-- RunError (status 1) and InputError (status 2, a file or folder): one line for the user;
-- first_steps(__name__): the program's imports, with NumPy's linear algebra on one thread,
-  Ctrl-C and SIGTERM handled, and NumPy or Matplotlib missing or failing one line;
-- ON_STOP: what a stop undoes first (the results folder's work).
-
-A stop ends the process at once, wherever the run is: undo, one line, status 130 or 143. The
-handler raises nothing, for Python loses an exception raised while it runs a finalizer
-(Matplotlib's objects have many) and prints "Exception ignored" instead. Standard library only.
+A stop (Ctrl-C, SIGTERM) ends the process at once: what ON_STOP undoes, one line, 130 or 143.
+The handler raises nothing: Python loses an exception raised while it runs a finalizer
+(Matplotlib's objects have many), printing "Exception ignored". Standard library only.
 """
 
 import argparse
 import contextlib
 import importlib.util
+import math
 import os
 import re
 import signal
@@ -30,12 +26,7 @@ DEFAULTS["test"] = os.path.join(HERE, "images_test.pickle")
 MAX_STEPS, MAX_SEED, MAX_LR = 10_000_000, 2**32 - 1, 1e10
 MAX_DIGITS = 20  # a whole number longer than this is out of every range, and never converted
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-BLAS_THREADS = (
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "OMP_NUM_THREADS",
-)
+BLAS_THREADS = "OPENBLAS_NUM_THREADS MKL_NUM_THREADS VECLIB_MAXIMUM_THREADS OMP_NUM_THREADS".split()
 ON_STOP = []  # functions that undo what the run made so far; they must never raise
 
 
@@ -51,18 +42,17 @@ class InputError(RunError):
     status = 2
 
 
-def whole_number(low, high=None):
-    """An argparse type: a whole number from low to high (no upper bound if high is None)."""
-    limits = f"{low:,} to {high:,}" if high is not None else f"at least {low:,}"
+def whole_number(low, high=math.inf):
+    """An argparse type: a whole number from low to high."""
+    limits = f"{low:,} to {high:,}" if high < math.inf else f"at least {low:,}"
 
     def parse(text):
         if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
             raise argparse.ArgumentTypeError(f"{quoted(text)} is not a whole number")
-        too_long = len(text.strip().lstrip("+-").lstrip("0")) > MAX_DIGITS
-        value = None if too_long else int(text)  # a million digits are never converted
-        if value is None or value < low or (high is not None and value > high):
+        too_long = len(text.strip().lstrip("+-").lstrip("0")) > MAX_DIGITS  # never converted
+        if too_long or not low <= int(text) <= high:
             raise argparse.ArgumentTypeError(f"{quoted(text)} is out of range: {limits}")
-        return value
+        return int(text)
 
     return parse
 
@@ -134,10 +124,9 @@ def _stop(signum, frame):
 
 @contextlib.contextmanager
 def first_steps(module_name):
-    """The program's imports. Run as a program (module_name "__main__"): NumPy's linear
-    algebra on one thread unless the user chose (the matrices are tiny: a second thread gains
-    nothing, and on a busy machine it waits for a core), stops handled from here on, and a
-    NumPy or Matplotlib missing, or failing to start, one line. Imported, it does nothing."""
+    """The program's imports, as a program (module_name "__main__"; else nothing): NumPy's
+    linear algebra on one thread unless the user chose (the matrices are tiny: a second gains
+    nothing, and on a busy machine waits for a core), stops handled, and a failure one line."""
     if module_name != "__main__":
         yield
         return
@@ -153,9 +142,8 @@ def first_steps(module_name):
         if missing:
             why = f"{' and '.join(missing)} not installed for {sys.executable}"
             sys.exit(error(f"error: {why}; set up as README.md says ({setup})", 2))
-        what = "Matplotlib" if "numpy" in sys.modules else "NumPy"  # NumPy is loaded first
-        fix = "unset MPLBACKEND, or mend or remove the matplotlibrc it read"
+        what, fix = "NumPy", setup  # NumPy is loaded first
+        if "numpy" in sys.modules:
+            what, fix = "Matplotlib", "unset MPLBACKEND, or mend or remove the matplotlibrc it read"
         why = quoted(" ".join(f"{type(e).__name__}: {e}".split()), 160)
-        sys.exit(
-            error(f"error: {what} cannot start: {why}; {fix if what == 'Matplotlib' else setup}", 2)
-        )
+        sys.exit(error(f"error: {what} cannot start: {why}; {fix}", 2))

@@ -1,16 +1,12 @@
 """Reading an image file, a pickle of one NumPy array (N, 15, 15), without running it.
 
-`pickle.load` calls whatever a file names; `load_images` uses two steps of the standard
-library instead, after its "Restricting Globals": a pre-scan by `pickletools.genops`, which
-builds nothing, of the opcodes, the memo (pickle trusts a memo index: 9 bytes can make it
-take 4 GB) and the long texts; then `pickle.Unpickler`, whose `find_class` hands out, for
-the few names an array needs (STEPS), wrappers that check the file's arguments before NumPy's
-own function gets them. A dtype or an array whose state the file sets is a stand-in until
-that state is checked. So NumPy makes the array, as `pickle.load` would, or nothing is made.
+`pickle.load` calls whatever a file names. Here `pickletools.genops` walks the opcodes first,
+building nothing; then `pickle.Unpickler`'s `find_class` hands out, for the names an array
+needs (STEPS), wrappers that check the file's arguments before NumPy's own functions get
+them: NumPy makes the array, as `pickle.load` would, or nothing is (docs/safe_loading.md).
 """
 
 import io
-import itertools
 import math
 import os
 import pickle
@@ -25,7 +21,7 @@ from utils import SIDE
 MAX_FILE_BYTES = 256 * 2**20  # 256 MiB: the course's training file is 1.8 MB
 MAX_IMAGES = MAX_FILE_BYTES // (SIDE * SIDE * 8)  # 149,130: at most 256 MiB as float64, too
 MAX_OPCODES = 1000  # a pickled array takes about 60
-MAX_BUILDS = 2  # a dtype's state, an array's: no file makes a second copy of its data
+MAX_BUILDS = 2  # a dtype's state and an array's: no second copy of the data, ever
 LONG_TEXT = 256  # characters: a name or a type code is shorter, protocol 2's data longer
 NUMBER_TYPES = ("i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8")
 OPCODES = """PROTO FRAME STOP MARK NONE NEWTRUE NEWFALSE BININT1 BININT2 BININT SHORT_BINUNICODE
@@ -38,8 +34,7 @@ class ImageFileError(ValueError):
 
 
 def load_images(path):
-    """The images of a pickle of one (N, 15, 15) array of integers or floats, as a new
-    float64 array. ImageFileError for anything else; nothing from the file ever runs."""
+    """A pickle of one (N, 15, 15) array of numbers as new float64 images, or ImageFileError."""
     try:
         data = _read(path)
         _prescan(data)
@@ -47,11 +42,9 @@ def load_images(path):
         array = made.real if type(made) is _StandIn else made
         if type(array) is not np.ndarray:
             raise ImageFileError(f"holds a {type(made).__name__}, not an array of images")
-        if array.ndim != 3 or array.shape[1:] != (SIDE, SIDE):
-            shape = str(array.shape)[:60]  # at most 64 sizes: its start will do
-            raise ImageFileError(f"holds an array of shape {shape}; expected (N, 15, 15) images")
-        if not 1 <= len(array) <= MAX_IMAGES:
-            raise ImageFileError(f"holds {len(array):,} images; a file holds 1 to {MAX_IMAGES:,}")
+        if array.shape[1:] != (SIDE, SIDE) or not 1 <= len(array) <= MAX_IMAGES:
+            expected = f"expected (N, 15, 15) images, N from 1 to {MAX_IMAGES:,}"
+            raise ImageFileError(f"holds an array of shape {str(array.shape)[:60]}; {expected}")
         images = array.astype(np.float64, order="C")  # a new, writable, C-ordered array
         low, high = images.min(), images.max()  # NaN if any value is NaN, and the test fails
         if not (0.0 <= low and high <= 255.0):
@@ -67,11 +60,9 @@ def load_images(path):
 
 
 def _read(path):
-    """The bytes of a regular file of at most MAX_FILE_BYTES, checked before it is opened (a
-    device may act on an open), opened without blocking (a FIFO would wait), checked again."""
-    data = b""
+    """A regular file's bytes, MAX_FILE_BYTES at most, without blocking on a FIFO."""
     try:
-        info = os.stat(path)
+        info, data = os.stat(path), b""  # checked before it is opened: a device may act on it
         if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_FILE_BYTES:
             flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
             with open(os.open(path, flags), "rb") as f:
@@ -90,16 +81,15 @@ def _read(path):
 
 
 def _prescan(data):
-    """ImageFileError unless every opcode is one an array needs (MAX_OPCODES at most, and
-    MAX_BUILDS BUILDs), the memo is stored in order and fetched where stored, and there is
-    one text at most of over LONG_TEXT characters (protocol 2's data)."""
+    """Only opcodes an array needs, few; memo slots stored in order, fetched where stored
+    (pickle trusts a memo index: 9 bytes can take it 4 GB); one long text at most."""
     if len(data) < 2 or data[:1] != pickle.PROTO or not 2 <= data[1] <= 5:
         raise ImageFileError(f"is not a pickle of protocol 2 to 5 (it starts {quoted(data[:8])})")
     try:  # genops: cut short, a byte that is no opcode, text that is not UTF-8
-        ops = list(itertools.islice(pickletools.genops(data), MAX_OPCODES + 1))  # and no more
+        opcodes = zip(range(MAX_OPCODES + 1), pickletools.genops(data))  # and not one more
+        ops, stored = [(op.name, arg, pos) for _, (op, arg, pos) in opcodes], 0  # memo slots
     except ValueError as e:
         raise ImageFileError(f"is not a readable pickle ({quoted(str(e))})") from None
-    ops, stored = [(op.name, arg, pos) for op, arg, pos in ops], 0
     for count, (name, arg, pos) in enumerate(ops):
         if name not in OPCODES or count == MAX_OPCODES:
             what = name if count < MAX_OPCODES else f"more than {MAX_OPCODES} opcodes"
@@ -117,8 +107,7 @@ def _prescan(data):
 
 
 class _StandIn:
-    """What a file gets for a dtype or an empty array: NumPy's own, made (`real`) only when
-    BUILD gives it a state that `check` passes; check returns the state NumPy is given."""
+    """A dtype or an array for the file, made real by NumPy when BUILD gives a checked state."""
 
     __slots__ = ("make", "check", "real")
 
@@ -132,22 +121,16 @@ class _StandIn:
 
 
 class _Unpickler(pickle.Unpickler):
-    """pickle's unpickler, knowing only the names an array needs (STEPS): each a method
-    called with NumPy's own function and the file's arguments. One per file."""
+    """pickle's, knowing only STEPS: each a method given NumPy's own function. One a file."""
 
-    NDARRAY = object()  # what a file gets for numpy.ndarray: an argument of _reconstruct
-    long_encodes = 0  # texts of over LONG_TEXT encoded so far
+    NDARRAY, long_encodes = object(), 0  # for numpy.ndarray (_reconstruct's); long texts encoded
 
     def find_class(self, module, name):
         if (module, name) not in STEPS:
             name = quoted(f"{module[:80]}.{name[:80]}")
             raise ImageFileError(f"asks for {name}, which no array of images needs; refused")
-        try:
-            real = super().find_class(module, name)
-        except (ImportError, AttributeError):  # pickle.load refuses it too
-            raise ImageFileError(
-                f"asks for {module}.{name}: NumPy {np.__version__} lacks it"
-            ) from None
+        real = super().find_class(module, name)  # NumPy's own; or, if this NumPy lacks it
+        # (NumPy 1.26 has no numpy._core), the ImportError pickle.load would raise too
         step = STEPS[(module, name)]
         return self.NDARRAY if step is None else lambda *args: step(self, real, *args)
 
@@ -156,9 +139,8 @@ class _Unpickler(pickle.Unpickler):
             raise ImageFileError("calls _reconstruct with other than (numpy.ndarray, (0,), b'b')")
 
         def state(version, shape, dtype, fortran, data):  # as ndarray.__reduce__ gives it
-            if type(data) is not bytes or math.prod(_sizes(shape)) * _dtype(dtype).itemsize != len(
-                data
-            ):
+            size = math.prod(_sizes(shape)) * _dtype(dtype).itemsize  # no allocation unless
+            if type(data) is not bytes or len(data) != size:  # the file holds the bytes
                 raise ImageFileError(
                     f"gives an array of shape {str(shape)[:60]} no bytes of its size"
                 )
@@ -175,8 +157,7 @@ class _Unpickler(pickle.Unpickler):
         if type(code) is not str or code not in NUMBER_TYPES:
             what = quoted(code) if type(code) is str else f"a {type(code).__name__} for a type"
             raise ImageFileError(f"holds an array of {what}, not of numbers")
-        if rest or align not in (False, 0) or copy not in (True, 1):  # with copy false,
-            # NumPy would hand back its own shared dtype, for the file's state to change
+        if rest or align not in (False, 0) or copy not in (True, 1):  # copy off: NumPy's own
             raise ImageFileError(f"calls numpy.dtype({code!r}) with other than align off, copy on")
         orders = [("|",)] if code.endswith("1") else [("<",), (">",)]  # as NumPy writes
 

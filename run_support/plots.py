@@ -1,10 +1,6 @@
-"""Every figure the homework run draws, each a matplotlib.figure.Figure: no pyplot, so no
-window, no backend, nothing kept between figures and nothing that blocks a headless run.
-
-learning_curve (the loss of every update), test_pairs (each test image above its
-reconstruction), weights (the hidden units as 15 x 15 tiles), layer_in_timing (the two
-forms by batch size). Each takes plain arrays and the run's own dicts and computes nothing
-the run reports; all_figures draws the run's four in Matplotlib's default style, as PNGs.
+"""Every figure the run draws, each a matplotlib.figure.Figure (no pyplot: no window, no
+backend, nothing that blocks a headless run), from plain arrays and the run's own dicts:
+learning_curve, test_pairs, weights and layer_in_timing; all_figures writes the four PNGs.
 """
 
 import logging
@@ -35,29 +31,22 @@ def plain_log_ticks(axis):
     axis.set_minor_formatter(NullFormatter())
 
 
-def bands(layers, per_row):
-    """R arrays of K tiles (K, 15, 15) -> one image: tile k of array r in band k // per_row,
-    column k % per_row, row r of the band; NaN (drawn blank) between tiles, GAP rows between
-    bands, so band b starts at pixel row b * (R * 16 - 1 + GAP)."""
-    k, rows = len(layers[0]), len(layers)
-    height, step = rows * (SIDE + 1) - 1, rows * (SIDE + 1) - 1 + GAP
-    image = np.full((math.ceil(k / per_row) * step - GAP, per_row * (SIDE + 1) - 1), np.nan)
+def bands(ax, layers, per_row, sides, above, below=None, **style):
+    """R arrays of K tiles (K, 15, 15) drawn on ax as one image of bands (imshow's style):
+    tile k of array r in band k // per_row, column k % per_row, row r of the band, NaN (blank)
+    between tiles, GAP rows between bands; sides, a word a row of tiles, at their left, and
+    above(i) over column i, below(i) under it. Returns the image and the rows a band takes."""
+    k, rows, n_bands = len(layers[0]), len(layers), math.ceil(len(layers[0]) / per_row)
+    height = rows * (SIDE + 1) - 1
+    step = height + GAP
+    image = np.full((n_bands * step - GAP, per_row * (SIDE + 1) - 1), np.nan)
     for r, layer in enumerate(layers):
         for i, tile in enumerate(layer):
             top, left = (i // per_row) * step + r * (SIDE + 1), (i % per_row) * (SIDE + 1)
             image[top : top + SIDE, left : left + SIDE] = tile
-    return image, step, height
-
-
-def label_bands(ax, k, per_row, sides, above, below=None):
-    """The labels of an image of bands: sides (a word a row of tiles) at their left,
-    above(i) over column i's tiles, below(i) under them; no ticks, no frame."""
-    _, step, height = bands([np.zeros((1, SIDE, SIDE))] * len(sides), 1)
-    n_bands = math.ceil(k / per_row)
+    drawn = ax.imshow(image, interpolation="nearest", **style)
     ax.set_xticks([])
-    ax.set_yticks(
-        [b * step + r * (SIDE + 1) + 7 for b in range(n_bands) for r in range(len(sides))]
-    )
+    ax.set_yticks([b * step + r * (SIDE + 1) + 7 for b in range(n_bands) for r in range(rows)])
     ax.set_yticklabels(sides * n_bands, fontsize=9)
     ax.tick_params(length=0)
     ax.set_frame_on(False)
@@ -66,6 +55,7 @@ def label_bands(ax, k, per_row, sides, above, below=None):
         ax.text(x, top - 0.8, above(i), ha="center", va="bottom", fontsize=7)
         if below:
             ax.text(x, top + height + 0.5, below(i), ha="center", va="top", fontsize=7)
+    return drawn, step
 
 
 def learning_curve(losses, config, window):
@@ -117,11 +107,11 @@ def test_pairs(inputs, outputs, losses):
     per_row, n_bands = min(n, PER_ROW), math.ceil(n / PER_ROW)
     fig = Figure(figsize=(0.95 * per_row + 1.8, 2.3 * n_bands + 0.9))
     ax = fig.add_axes((0.09, 0.04, 0.78, 0.96 - 1.0 / (2.3 * n_bands + 1.0)))
-    tiles, _, _ = bands([inputs[:n], outputs[:n]], per_row)
-    gray = colormaps["gray"].with_extremes(bad="white")  # NaN, between the tiles: white
-    gray = ax.imshow(tiles, cmap=gray, vmin=0, vmax=255, interpolation="nearest")
-    loss = lambda i: f"loss {losses[i]:.2f}"  # noqa: E731
-    label_bands(ax, n, per_row, ["input", "output"], lambda i: f"#{i + 1}", loss)
+    number, loss = (lambda i: f"#{i + 1}"), (lambda i: f"loss {losses[i]:.2f}")
+    white_gaps = colormaps["gray"].with_extremes(bad="white")  # NaN, between the tiles
+    pairs = [inputs[:n], outputs[:n]]
+    style = {"cmap": white_gaps, "vmin": 0, "vmax": 255}
+    gray, _ = bands(ax, pairs, per_row, ["input", "output"], number, loss, **style)
     fig.colorbar(gray, cax=fig.add_axes((0.9, 0.3, 0.02, 0.4)), label="pixel value")
     which = f"The {n}" if n == len(inputs) else f"The first {n} of {len(inputs)}"
     fig.suptitle(
@@ -139,11 +129,9 @@ SCALES = ("w_in, trained", "w_in, what training changed", "w_out, trained", "w_o
 
 
 def weights(params, initial, dead_units, steps):
-    """The hidden units, numbered: unit p is a column of four 15 x 15 tiles (WEIGHT_ROWS):
-    row p of w_in (75, 225), trained and minus its initial value, then column p of w_out
-    (225, 75), the same; each of the four rows on a scale of its own, symmetric around 0.
-    params, initial: w_in and w_out trained and at the start; dead_units: the Layer_in units
-    that never fire on the training images, crossed out."""
+    """The hidden units, numbered: unit p a column of four 15 x 15 tiles, row p of w_in
+    (75, 225) and column p of w_out (225, 75), each trained and minus its initial value, each
+    row on its own scale, symmetric around 0; dead_units (never firing) crossed out."""
     w_in, w_out = params["w_in"], params["w_out"].T  # one row a unit, both
     layers = [w_in, w_in - initial["w_in"], w_out, w_out - initial["w_out"].T]
     limits = [float(np.abs(layer).max()) or 1.0 for layer in layers]
@@ -151,24 +139,18 @@ def weights(params, initial, dead_units, steps):
     fig = Figure(figsize=(15, 2.2 * math.ceil(units / UNITS_PER_ROW) + 2.2))
     ax = fig.add_axes((0.08, 0.2, 0.9, 0.68))
     scaled = [(w / limit).reshape(units, SIDE, SIDE) for w, limit in zip(layers, limits)]
-    tiles, step, _ = bands(scaled, UNITS_PER_ROW)
-    ax.imshow(tiles, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")  # in its limits
+    style = {"cmap": "RdBu_r", "vmin": -1, "vmax": 1}  # each row in units of its own limit
+    _, step = bands(ax, scaled, UNITS_PER_ROW, list(WEIGHT_ROWS), str, **style)
     for r, (limit, name) in enumerate(zip(limits, SCALES)):
-        scale, cax = (
-            ScalarMappable(Normalize(-limit, limit), "RdBu_r"),
-            fig.add_axes((0.08 + 0.235 * r, 0.07, 0.19, 0.025)),
-        )
-        bar = fig.colorbar(
-            scale, cax=cax, orientation="horizontal", ticks=[-limit, 0, limit], format="%.2g"
-        )
+        cax = fig.add_axes((0.08 + 0.235 * r, 0.07, 0.19, 0.025))
+        scale = ScalarMappable(Normalize(-limit, limit), "RdBu_r")
+        bar = fig.colorbar(scale, cax=cax, orientation="horizontal", ticks=[-limit, 0, limit])
         bar.ax.set_title(name, fontsize=8)
-    label_bands(ax, units, UNITS_PER_ROW, list(WEIGHT_ROWS), str)
     for p in dead_units:  # its w_in tiles, trained and changed
         corner = ((p % UNITS_PER_ROW) * (SIDE + 1) - 0.5, (p // UNITS_PER_ROW) * step - 0.5)
         ax.add_patch(Rectangle(corner, SIDE, 2 * SIDE + 1, fc="0.75", ec="k", hatch="xx", lw=0.5))
-    dead = f"; crossed out: {count(len(dead_units), 'unit')} that never fire" * bool(
-        len(dead_units)
-    )
+    dead = f"; crossed out: {count(len(dead_units), 'unit')} that never fire"
+    dead = dead if len(dead_units) else ""
     fig.suptitle(
         f"The {units} hidden units, numbered: unit p reads row p of w_in (red pixels "
         f"raise it, blue lower it) and paints column p of w_out{dead}",
@@ -178,8 +160,7 @@ def weights(params, initial, dead_units, steps):
 
 
 def layer_in_timing(timing):
-    """timing: the run's: each form's best seconds a call at each batch size, whether the
-    machine was steady there, and the training batch's size."""
+    """timing: the run's; each form's best seconds a call by batch size, and its spread."""
     rows, batch = timing["by_batch_size"], timing["difference_batch_size"]
     sizes = [row["batch_size"] for row in rows]
     scalar, vector = (np.array([row[f]["best"] for row in rows]) for f in ("scalar", "vector"))
@@ -214,9 +195,8 @@ def layer_in_timing(timing):
 
 
 def all_figures(folder, results, params, initial, inputs, outputs):
-    """The run's four figures, written as PNGs into folder. results: what the run writes to
-    results.json; params, initial: the weights trained and at the start; inputs, outputs:
-    the test images and their reconstructions, (N, 15, 15) on the pixel scale."""
+    """The run's four figures, as PNGs into folder, in Matplotlib's default style. inputs,
+    outputs: the test images and their reconstructions, (N, 15, 15) on the pixel scale."""
     r = results
     with matplotlib.style.context("default"):  # the same figures whatever a matplotlibrc says
         figures = {

@@ -1,8 +1,6 @@
-"""Every table and line the homework run prints, and the words of its messages.
-
-count, seconds, times, quoted and shown word a count, a duration, a ratio, a value from
-outside and a path; table aligns cells; timing, gradient_check, progress_header,
-progress_row and summary are the run's sections. The standard library only.
+"""Every table and line the run prints: count, seconds, times, quoted and shown word a count,
+a duration, a ratio, a value from outside and a path; table aligns cells; heading, timing,
+gradient_check, training, progress_row and summary are the run's sections. Standard library.
 """
 
 import os
@@ -76,19 +74,20 @@ def heading(n_train, train, n_test, test):
     return f"AutoEncNetLite: {images} ({shown(test)})"
 
 
+FORMS = ("scalar", "vector")
+
+
 def timing(result, figure):
     """Layer_in's two forms: the headline at the training batch, then every batch size."""
     rows, batch = result["by_batch_size"], result["difference_batch_size"]
     at = next(row for row in rows if row["batch_size"] == batch)
-    best = {form: [seconds(row[form]["best"]) for row in rows] for form in ("scalar", "vector")}
-    speedups = [times(row["speedup"]) if row["steady"] else "busy" for row in rows]
-    cells = [
-        (str(row["batch_size"]), *cells) for row, *cells in zip(rows, *best.values(), speedups)
-    ]
-    sizes = table([("batch size", "scalar form", "vector form", "speed-up"), *cells], ">>>>")
-    sizes = sizes.splitlines()
+    cells = [("batch size", "scalar form", "vector form", "speed-up")]
+    for row in rows:
+        speedup = times(row["speedup"]) if row["steady"] else "busy"
+        cells.append((str(row["batch_size"]), *(seconds(row[f]["best"]) for f in FORMS), speedup))
+    sizes = table(cells, ">>>>").splitlines()
     sizes[1 + rows.index(at)] += "  <- the training batch"
-    calls = f"{seconds(at['scalar']['best'])} against {seconds(at['vector']['best'])} a call"
+    calls = " against ".join(seconds(at[f]["best"]) for f in FORMS) + " a call"
     faster = f"{times(at['speedup'])} faster" if at["steady"] else "timed on a busy machine"
     lines = [
         "\nLayer_in, scalar form (three Python loops) against vector form (a matrix product):",
@@ -98,24 +97,16 @@ def timing(result, figure):
         f"outputs agree to {result['max_difference']:.1e}",
     ]
     busy = ", ".join(str(row["batch_size"]) for row in rows if not row["steady"])
-    if busy:
-        lines.append(
-            wrapped(
-                f"busy: while batch size {busy} was timed the machine was busy (the median repeat "
-                f"took over {result['busy_spread']:g} times the fastest): no speed-up there"
-            )
-        )
-    why = (
-        f"why the speed-up is not smooth ({shown(figure)}): the loops take a time in step with "
-        "the batch size; the matrix product has a fixed cost a call, shared by more images as "
-        "the batch grows"
-    )
+    spread = f"the median repeat took over {result['busy_spread']:g} times the fastest"
+    notes = [f"busy: while batch size {busy} was timed the machine was busy ({spread})"]
+    notes = notes if busy else []
+    why = f"why the speed-up is not smooth ({shown(figure)}): the loops take a time in step with "
+    why += "the batch size; the matrix product has a fixed cost a call, shared by more images "
+    why += "as the batch grows"
     if dips(rows):
-        why += (
-            f", and its time per image rose from {', from '.join(dips(rows))} images, where "
-            "NumPy's matrix library (BLAS) changes its method"
-        )
-    return "\n".join([*lines, wrapped(why)])
+        rose = f"its time per image rose from {', from '.join(dips(rows))} images"
+        why += f", and {rose}, where NumPy's matrix library (BLAS) changes its method"
+    return "\n".join([*lines, *map(wrapped, [*notes, why])])
 
 
 def gradient_check(result, failed, took):
@@ -158,11 +149,8 @@ def progress_row(update, loss, mean):
     return f"  {update:>7}  {cells[0]:>10}  {cells[1]:>20}"
 
 
-BASELINES = {
-    "zeros": "an all-black output",
-    "mean_image": "the mean training image",
-    "pca": "best linear code, width 75 (PCA)",
-}
+BASELINES = {"zeros": "an all-black output", "mean_image": "the mean training image"}
+BASELINES["pca"] = "best linear code, width 75 (PCA)"
 
 
 def stands(loss, base, key, steps):
@@ -201,9 +189,5 @@ def summary(results, folder, outputs):
     return "\n".join(lines + [f"  wrote {shown(os.path.join(folder, n))}" for n in outputs])
 
 
-PARTS = {  # the parts of the run's time, in words
-    "layer_in_timing": "Layer_in timing",
-    "gradient_check": "gradient check",
-    "training": "training",
-    "figures": "figures",
-}
+PARTS = {"layer_in_timing": "Layer_in timing", "gradient_check": "gradient check"}
+PARTS |= {"training": "training", "figures": "figures"}  # the run's parts, in words

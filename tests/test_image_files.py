@@ -473,6 +473,19 @@ def test_the_size_cap_admits_a_file_of_its_size_and_not_one_byte_more(over, tmp_
         assert loaded(data, tmp_path).shape == (2, 15, 15)
 
 
+@pytest.mark.parametrize("n, ok", [(3, True), (4, False)])
+def test_a_file_holds_max_images_at_most(n, ok, tmp_path, monkeypatch):
+    """As float64, as many images as the largest file holds bytes (a file of bytes could
+    otherwise ask for eight times its size)."""
+    assert image_files.MAX_IMAGES == image_files.MAX_FILE_BYTES // (15 * 15 * 8)
+    monkeypatch.setattr(image_files, "MAX_IMAGES", 3)
+    data = pickle.dumps(images(n).astype("u1"))
+    if ok:
+        assert loaded(data, tmp_path).shape == (3, 15, 15)
+    else:
+        assert "N from 1 to 3" in refusal(data, tmp_path)
+
+
 def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):
     path = tmp_path / "huge.pickle"
     with open(path, "wb") as f:
@@ -517,7 +530,10 @@ BROKEN = {
         pickle.dumps(images().reshape(3, 225)),
         "holds an array of shape (3, 225); expected",
     ),
-    "no images": (pickle.dumps(np.zeros((0, 15, 15))), "holds 0 images; a file holds 1 to 149,130"),
+    "no images": (
+        pickle.dumps(np.zeros((0, 15, 15))),
+        "shape (0, 15, 15); expected (N, 15, 15) images, N from 1 to 149,130",
+    ),
     "NaN": (pickle.dumps(np.full((1, 15, 15), np.nan)), "from nan to nan, not all in 0..255"),
     "infinity": (pickle.dumps(np.full((2, 15, 15), np.inf)), "from inf to inf, not all in 0..255"),
     "data too short": (

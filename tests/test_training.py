@@ -11,7 +11,7 @@ from conftest import TEST_FILE, TRAIN_FILE
 
 import train_autoenc_lite as program
 import utils
-from run_support import command_line, image_files, timing
+from run_support import baselines, command_line, image_files, report, timing
 from run_support.command_line import InputError, RunError
 
 
@@ -169,14 +169,14 @@ def test_each_size_expects_the_scalar_form_to_take_the_time_of_the_size_before_s
 
     monkeypatch.setattr(timing, "per_call", timed)
     params = utils.init(0)
-    program.compare_layer_in(np.ones((5, 225)), params["w_in"], params["b_in"], 2)
+    program.compare_layer_in(np.ones((5, 225)), params, 2)
     assert seen == [None, pytest.approx(2e-3), pytest.approx(5e-3)]  # sizes 1, 2, 5
 
 
 def test_layer_in_is_timed_at_every_size_the_training_set_allows_and_the_batch():
     params = utils.init(0)
     x = np.random.default_rng(0).uniform(size=(7, 225))
-    result = program.compare_layer_in(x, params["w_in"], params["b_in"], 3)
+    result = program.compare_layer_in(x, params, 3)
     assert [row["batch_size"] for row in result["by_batch_size"]] == [1, 2, 3, 5]
     assert result["difference_batch_size"] == 3 and result["max_difference"] <= 1e-12
     for row in result["by_batch_size"]:
@@ -191,9 +191,7 @@ def test_a_size_timed_while_the_machine_was_busy_is_marked(spread, steady, monke
     )
     monkeypatch.setattr(timing, "per_call", lambda fn, expected=None: dict(next(times)))
     params = utils.init(0)
-    [row] = program.compare_layer_in(np.ones((1, 225)), params["w_in"], params["b_in"], 1)[
-        "by_batch_size"
-    ]
+    [row] = program.compare_layer_in(np.ones((1, 225)), params, 1)["by_batch_size"]
     assert row["steady"] is steady and row["speedup"] == pytest.approx(100)
     assert row["spread"] == pytest.approx(spread)  # the larger of the two forms' spreads
 
@@ -206,7 +204,7 @@ def test_the_two_forms_must_agree_to_1e_12(off, fails, monkeypatch):
     )
     params = utils.init(0)
     params["b_in"][:] = 1.0  # every unit on: the offset shows everywhere
-    args = (np.full((2, 225), 0.5), params["w_in"], params["b_in"], 2)
+    args = (np.full((2, 225), 0.5), params, 2)
     if fails:
         with pytest.raises(RunError, match="differ by 1.01e-12 .more than 1e-12"):
             program.compare_layer_in(*args)
@@ -214,25 +212,24 @@ def test_the_two_forms_must_agree_to_1e_12(off, fails, monkeypatch):
         program.compare_layer_in(*args)
 
 
-# ---------------------------------------------------------------------- evaluation
+# --------------------------------------------------------- evaluation and baselines
 
 
 def test_pca_reconstruction_is_the_projection_on_the_top_components(x_train, x_test):
     mean = x_train.mean(axis=0)
     values, vectors = np.linalg.eigh(np.cov((x_train - mean).T))
     top = vectors[:, np.argsort(values)[::-1][:75]]
-    assert np.allclose(
-        program.pca_reconstruction(x_train, x_test), mean + (x_test - mean) @ top @ top.T, atol=1e-8
-    )
-    assert np.allclose(program.pca_reconstruction(x_train, x_test, 225), x_test, atol=1e-10)
-    assert np.allclose(program.pca_reconstruction(x_train, x_test, 0), mean)
+    expected = mean + (x_test - mean) @ top @ top.T
+    assert np.allclose(baselines.pca_reconstruction(x_train, x_test), expected, atol=1e-8)
+    assert np.allclose(baselines.pca_reconstruction(x_train, x_test, 225), x_test, atol=1e-10)
+    assert np.allclose(baselines.pca_reconstruction(x_train, x_test, 0), mean)
 
 
 def test_pca_is_the_best_linear_code_of_its_width(x_train, x_test):
     """No other 75-wide linear code of the centred images does better: not reduce x 3, not
     a random one."""
     mean = x_train.mean(axis=0)
-    pca = np.sum((program.pca_reconstruction(x_train, x_test) - x_test) ** 2)
+    pca = np.sum((baselines.pca_reconstruction(x_train, x_test) - x_test) ** 2)
     for basis in (
         np.kron(np.eye(75), np.ones(3) / np.sqrt(3)).T,
         np.linalg.qr(np.random.default_rng(0).normal(size=(225, 75)))[0],
@@ -240,37 +237,42 @@ def test_pca_is_the_best_linear_code_of_its_width(x_train, x_test):
         assert pca < np.sum((mean + (x_test - mean) @ basis @ basis.T - x_test) ** 2)
 
 
-def test_evaluate_gives_the_test_loss_each_images_and_three_baselines(x_train, x_test):
+def test_evaluate_gives_the_test_loss_and_each_images(x_test):
     params = utils.init(0)
-    y, loss, per_image, baselines = program.evaluate(params, x_test, x_train)
+    y, loss, per_image = program.evaluate(params, x_test)
     assert np.array_equal(y, utils.forward(params, x_test)[0])
     assert per_image.tolist() == pytest.approx(np.sum((y - x_test) ** 2, axis=1).tolist())
-    assert loss == pytest.approx(per_image.sum())
-    assert baselines["zeros"] == pytest.approx(np.sum(x_test**2))
-    assert baselines["mean_image"] == pytest.approx(np.sum((x_train.mean(axis=0) - x_test) ** 2))
-    assert baselines["pca"] == pytest.approx(
-        np.sum((program.pca_reconstruction(x_train, x_test) - x_test) ** 2)
+    assert loss == pytest.approx(per_image.sum()) and len(per_image) == len(x_test)
+
+
+def test_the_baselines_are_black_the_mean_training_image_and_pca(x_train, x_test):
+    base = baselines.losses(x_train, x_test)
+    pca = baselines.pca_reconstruction(x_train, x_test)
+    assert base["zeros"] == pytest.approx(np.sum(x_test**2))
+    assert base["mean_image"] == pytest.approx(np.sum((x_train.mean(axis=0) - x_test) ** 2))
+    assert base["pca"] == pytest.approx(np.sum((pca - x_test) ** 2)) and list(base) == list(
+        report.BASELINES
     )
 
 
 def test_dead_units_are_those_that_never_fire(x_train):
     params = utils.init(0)
     params["b_in"][0, [4, 60]] = -1e3
-    assert program.dead_units(params, x_train).tolist() == [4, 60]
+    z_in = utils.forward_in_vector(x_train, params["w_in"], params["b_in"])
+    assert baselines.dead_units(z_in).tolist() == [4, 60]
 
 
 def warning_for(y, x, loss):
-    return program.no_better_than_black(
-        y, x, loss, {"zeros": float(np.sum(x**2))}, np.array([5.0, 9.0, 2.0]), 0.1
-    )
+    losses = np.array([5.0, 9.0, 2.0])
+    return baselines.no_better_than_black(y, x, loss, float(np.sum(x**2)), losses, "0.01")
 
 
 def test_the_dead_network_warning_only_when_no_better_than_all_black():
     x = np.full((2, 225), 0.5)
     black = float(np.sum(x**2))
     dead = warning_for(np.zeros_like(x), x, black)
-    assert "outputs 0 for every test pixel" in dead and "Try --lr 0.001, the default" in dead
-    assert "peaked at 9 at update 2" in dead
+    assert "outputs 0 for every test pixel" in dead and dead.endswith("Try --lr 0.01")
+    assert "test loss 112.50, all-black 112.50; the training loss peaked at 9 at update 2" in dead
     assert "does no better than an all-black output" in warning_for(x + 1, x, black)
     assert warning_for(x + 1, x, black * 0.999) is None  # just better than black: no warning
     assert warning_for(np.zeros((2, 225)), np.zeros((2, 225)), 0.0) is None  # all black, exact
