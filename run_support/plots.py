@@ -125,7 +125,8 @@ def test_pairs(inputs, outputs, losses):
 
 UNITS_PER_ROW = 25  # units side by side in the weights figure
 WEIGHT_ROWS = ("w_in", "changed", "w_out", "changed")  # each unit's four tiles, top down
-SCALES = ("w_in, trained", "w_in, what training changed", "w_out, trained", "w_out, changed")
+SCALES = ("w_in, trained", "w_in, changed: trained - initial", "w_out, trained")
+SCALES += ("w_out, changed: trained - initial",)  # each row's colour scale
 
 
 def weights(params, initial, dead_units, steps):
@@ -145,6 +146,7 @@ def weights(params, initial, dead_units, steps):
         cax = fig.add_axes((0.08 + 0.235 * r, 0.07, 0.19, 0.025))
         scale = ScalarMappable(Normalize(-limit, limit), "RdBu_r")
         bar = fig.colorbar(scale, cax=cax, orientation="horizontal", ticks=[-limit, 0, limit])
+        bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
         bar.ax.set_title(name, fontsize=8)
     for p in dead_units:  # its w_in tiles, trained and changed
         corner = ((p % UNITS_PER_ROW) * (SIDE + 1) - 0.5, (p // UNITS_PER_ROW) * step - 0.5)

@@ -122,9 +122,14 @@ def test_each_units_tiles_are_its_row_of_w_in_and_its_column_of_w_out_and_their_
         x, y = labels(ax)[str(p)]
         assert x == column * 16 + 7 and y < band * (63 + plots.GAP)  # its number above its tiles
     assert image.get_clim() == (-1, 1)  # each row in units of its own limit
+    fig.draw_without_rendering()  # the tick labels are made when drawn
     for bar, limit, name in zip(bars, limits, plots.SCALES):
-        low, high = bar.get_xlim()
-        assert (low, high) == pytest.approx((-limit, limit)) and bar.get_title() == name
+        assert bar.get_xlim() == pytest.approx((-limit, limit)) and bar.get_title() == name
+        assert [t.get_text() for t in bar.get_xticklabels()] == [
+            f"{-limit:.2g}",
+            "0",
+            f"{limit:.2g}",
+        ]
 
 
 def test_a_colour_scale_is_the_largest_magnitude_not_the_largest_value():
