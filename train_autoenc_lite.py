@@ -127,7 +127,7 @@ def compare_layer_in(x_train, params, batch_size):
     return {**result, "max_difference": difference, "difference_batch_size": batch_size}
 
 
-CHECK_IMAGES = 10  # training images in the gradient check's batch, and as many of noise
+CHECK_IMAGES = 8  # training images in the gradient check's batch, and as many of noise
 
 
 def check_backprop(params, x_train, rng):

@@ -66,10 +66,7 @@ BAD_FLAGS = {
     "steps a fraction": (["--steps", "2.5"], "'2.5' is not a whole number"),
     "steps a word": (["--steps", "many"], "'many' is not a whole number"),
     "steps of 21 digits": (["--steps", "1" + "0" * 20], "is out of range: 1 to 10,000,000"),
-    "steps of a million digits": (
-        ["--steps", "9" * 1_000_000],
-        "(1,000,000 in all) is out of range",
-    ),
+    "steps of a million digits": (["--steps", "9" * 10**6], "(1,000,000 in all) is out of range"),
     "batch size zero": (["--batch-size", "0"], "'0' is out of range: at least 1"),
     "batch size of 21 digits": (["--batch-size", "9" * 21], "is out of range: at least 1"),
     "lr zero": (["--lr", "0"], "'0' is out of range: above 0, at most 1e+10"),
@@ -92,53 +89,34 @@ def test_a_bad_flag_is_one_line_and_status_2_before_any_work(case, capsys, monke
     with pytest.raises(SystemExit) as ended:
         program.main(argv)
     err = capsys.readouterr().err
-    assert (
-        ended.value.code == 2
-        and err.count("\n") == 1
-        and err.startswith("train_autoenc_lite.py: error: ")
-    )
-    assert said in err and len(err) < 300 and err[:-1].isprintable()  # one printable line
+    assert ended.value.code == 2 and err.startswith("train_autoenc_lite.py: error: ")
+    assert said in err and err.count("\n") == 1 and len(err) < 300 and err[:-1].isprintable()
 
 
-BAD_FILES = {
-    "a train file missing": (["--train", "nope.pickle"], "--train nope.pickle: no such file"),
-    "a train file a folder": (
-        ["--train", "."],
-        "--train .: is a folder, not a regular file of images",
-    ),
-    "a test file of text": (
-        ["--test", "a_file"],
-        "--test a_file: is not a pickle of protocol 2 to 5",
-    ),
-    "a hostile test file": (
-        ["--test", "hostile.pickle"],
-        "--test hostile.pickle: uses UNICODE, which no pickled array needs",
-    ),
-    "a batch larger than the file": (
-        ["--batch-size", "1001"],
-        "--batch-size 1001: larger than the 1000 images in",
-    ),
-    "out a file": (["--out", "a_file"], "--out a_file: exists and is not a folder"),
-}
+BAD_FILES = [  # the flags, and the error that follows "train_autoenc_lite.py: error: "
+    (["--train", "nope.pickle"], "--train nope.pickle: no such file"),
+    (["--train", "."], "--train .: is a folder, not a regular file of images"),
+    (["--test", "a_file"], "--test a_file: is not a pickle of protocol 2 to 5"),
+    (["--test", "hostile.pickle"], "--test hostile.pickle: uses UNICODE, which no pickled array"),
+    (["--batch-size", "1001"], "--batch-size 1001: larger than the 1000 images in"),
+    (["--out", "a_file"], "--out a_file: exists and is not a folder"),
+]
 
 
-@pytest.mark.parametrize("case", BAD_FILES)
+@pytest.mark.parametrize("argv, said", BAD_FILES)
 def test_a_bad_file_or_folder_is_one_line_and_status_2_before_any_work(
-    case, tmp_path, capsys, monkeypatch
+    argv, said, tmp_path, capsys, monkeypatch
 ):
     (tmp_path / "hostile.pickle").write_bytes(b"\x80\x02cos\nsystem\n(Vtouch ran\ntR.")
     (tmp_path / "a_file").write_text("not a folder")
-    argv, said = BAD_FILES[case]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(program, "compare_layer_in", None)  # reaching any work is an error
     assert program.main(argv) == 2
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err.startswith(f"train_autoenc_lite.py: error: {said}")
-    assert captured.err.count("\n") == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "a_file",
-        "hostile.pickle",
-    ]  # nothing ran, nothing made
+    out, err = capsys.readouterr()
+    assert (out, err.count("\n")) == ("", 1) and err.startswith(
+        f"train_autoenc_lite.py: error: {said}"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["a_file", "hostile.pickle"]  # nothing ran, nothing made
 
 
 # ------------------------------------------------------------- how a run ends
@@ -177,11 +155,9 @@ def test_a_stop_ends_the_run_in_one_line_and_leaves_the_previous_outputs(signame
             break
     process.send_signal(getattr(signal, signame))
     out, err = process.communicate(timeout=30)
+    how = "interrupted" if signame == "SIGINT" else "stopped by SIGTERM"
     status = 128 + getattr(signal, signame)
-    assert (process.returncode, err) == (
-        status,
-        f"train_autoenc_lite.py: {'interrupted' if status == 130 else 'stopped by SIGTERM'}\n",
-    )
+    assert (process.returncode, err) == (status, f"train_autoenc_lite.py: {how}\n")
     assert contents(tmp_path / "results") == before and sorted(os.listdir(tmp_path)) == ["results"]
 
 
@@ -195,10 +171,8 @@ def test_a_burst_of_stops_at_any_moment_of_the_start_is_one_line_or_none(tmp_pat
         for _ in range(20):
             process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
-        assert (process.returncode, err) in (
-            (-15, ""),
-            (143, "train_autoenc_lite.py: stopped by SIGTERM\n"),
-        ), (delay, err)
+        said = (process.returncode, err)
+        assert said in ((-15, ""), (143, "train_autoenc_lite.py: stopped by SIGTERM\n")), delay
         assert os.listdir(tmp_path) == [], delay
 
 
@@ -226,12 +200,8 @@ def venv_with(tmp_path, packages):
     home = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home)], check=True)
     python = home / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = subprocess.run([python, "-c", where], capture_output=True, text=True).stdout.strip()
     linked, source = tmp_path / "linked", pathlib.Path(numpy.__file__).parent.parent
     linked.mkdir()
     for entry in (e for name in packages for e in (name, f"{name}.libs") if (source / e).exists()):
@@ -247,9 +217,7 @@ def venv_with(tmp_path, packages):
 def test_a_missing_package_is_one_line_that_says_how_to_set_up(present, missing, tmp_path):
     python = venv_with(tmp_path, present)
     (tmp_path / "work").mkdir()
-    done = subprocess.run(
-        [str(python), SCRIPT], cwd=tmp_path / "work", capture_output=True, text=True
-    )
+    done = subprocess.run([python, SCRIPT], cwd=tmp_path / "work", capture_output=True, text=True)
     assert (done.returncode, done.stdout, os.listdir(tmp_path / "work")) == (2, "", [])
     assert done.stderr == (
         f"train_autoenc_lite.py: error: {missing} not installed for {python}; set up as "
@@ -257,44 +225,45 @@ def test_a_missing_package_is_one_line_that_says_how_to_set_up(present, missing,
     )
 
 
-@pytest.mark.parametrize(
-    "setting, said",
-    [
-        ({"MPLBACKEND": "nonsense"}, "'nonsense' is not a valid value for backend"),
-        ("\xff\xfe junk\n", "UnicodeDecodeError"),
-    ],
-)
-def test_a_matplotlib_that_cannot_start_is_one_line_that_says_what_to_do(setting, said, tmp_path):
-    env = dict(os.environ)
-    if isinstance(setting, dict):
-        env.update(setting)
-    else:
-        (tmp_path / "matplotlibrc").write_bytes(setting.encode("latin-1"))  # read from here
-    command = [sys.executable, SCRIPT]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert done.returncode == 2 and done.stderr.count("\n") == 1 and done.stdout == ""
-    assert (
-        done.stderr.startswith("train_autoenc_lite.py: error: Matplotlib cannot start: ")
-        and said in done.stderr
-    )
-    assert done.stderr.endswith("; unset MPLBACKEND, or mend or remove the matplotlibrc it read\n")
+def test_a_matplotlib_that_cannot_start_is_one_line_that_says_what_to_do(tmp_path):
+    (tmp_path / "matplotlibrc").write_bytes(b"\xff\xfe junk\n")  # Matplotlib reads it from here
+    done = subprocess.run([sys.executable, SCRIPT], cwd=tmp_path, capture_output=True, text=True)
+    assert (done.returncode, done.stdout, os.listdir(tmp_path)) == (2, "", ["matplotlibrc"])
+    assert done.stderr.startswith(
+        'train_autoenc_lite.py: error: Matplotlib cannot start: "UnicodeDecodeError: '
+    ) and done.stderr.endswith("; unset MPLBACKEND, or mend or remove the matplotlibrc it read\n")
+    assert done.stderr.count("\n") == 1
 
 
-def test_the_program_keeps_blas_on_one_thread_unless_the_user_chose(tmp_path):
-    code = (
-        f"import os, sys; sys.path.insert(0, {str(ROOT)!r}); from run_support import command_line\n"
-        "with command_line.first_steps('__main__'):\n    import numpy\n"
-        "print(*(os.environ[n] for n in command_line.BLAS_THREADS))"
-    )
-    env = {k: v for k, v in os.environ.items() if k not in command_line.BLAS_THREADS}
-    for preset, expected in ((None, ["1"] * 4), ("2", ["1", "1", "1", "2"])):
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            env={**env, **({"OMP_NUM_THREADS": preset} if preset else {})},
-        )
-        assert done.stdout.split() == expected, done.stderr
+def test_an_import_that_fails_says_which_library_could_not_start(monkeypatch, capsys):
+    """NumPy is imported first: whatever fails with NumPy loaded is Matplotlib's."""
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    setup = "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt"
+    for what, fix in (
+        ("Matplotlib", "unset MPLBACKEND, or mend or remove the matplotlibrc it read"),
+        ("NumPy", setup),
+    ):
+        if what == "NumPy":
+            monkeypatch.delitem(sys.modules, "numpy")
+        with pytest.raises(SystemExit) as ended, command_line.first_steps("__main__"):
+            raise ValueError("a bad\n  build")
+        said = f"train_autoenc_lite.py: error: {what} cannot start: 'ValueError: a bad build'"
+        assert (ended.value.code, capsys.readouterr().err) == (2, f"{said}; {fix}\n")
+
+
+def test_as_the_program_first_steps_puts_blas_on_one_thread_unless_the_user_chose(monkeypatch):
+    handlers = {}
+    monkeypatch.setattr(signal, "signal", handlers.__setitem__)
+    for name in command_line.BLAS_THREADS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    with command_line.first_steps("train_autoenc_lite"):  # imported: nothing
+        pass
+    assert handlers == {} and "OPENBLAS_NUM_THREADS" not in os.environ
+    with command_line.first_steps("__main__"):
+        pass
+    assert [os.environ[n] for n in command_line.BLAS_THREADS] == ["1", "1", "1", "2"]
+    assert handlers == dict.fromkeys([signal.SIGINT, signal.SIGTERM], command_line._stop)
 
 
 def test_importing_the_program_runs_nothing_sets_nothing_and_loads_no_pyplot(tmp_path):

@@ -148,7 +148,8 @@ def run_check(x_train):
 def test_the_check_passes_on_any_valid_images(data):
     result = run_check(FAMILY[data]())
     assert gradient_check.failure(result) is None, gradient_check.failure(result)
-    assert result["images"] == min(10, int(FAMILY[data]().any(axis=1).sum())) + 10
+    n = program.CHECK_IMAGES
+    assert result["images"] == min(n, int(FAMILY[data]().any(axis=1).sum())) + n
     for name, r in result["arrays"].items():
         assert r["checked"] >= 0.5 * (r["checked"] + r["skipped"]), name
 

@@ -69,7 +69,7 @@ def test_results_json_holds_the_run_and_names_the_shipped_files_by_their_names(d
         50,
         100,
     ]
-    assert results["gradient_check"]["images"] == 20 and list(
+    assert results["gradient_check"]["images"] == 2 * program.CHECK_IMAGES and list(
         results["gradient_check"]["arrays"]
     ) == list(utils.TRAINED)
 
