@@ -36,7 +36,7 @@ def no_better_than_black(y_test, x_test, test_loss, black, losses, try_lr):
     on test images that are not all black, as after too large a learning rate; else None."""
     if not x_test.any() or test_loss < black:
         return None
-    what = "outputs 0 for every test pixel" if not y_test.any() else "does no better"
+    what = "outputs 0 for every test pixel: no better" if not y_test.any() else "does no better"
     peak = int(np.argmax(losses))
     return (
         f"warning: the trained network {what} than an all-black output: test loss "

@@ -80,16 +80,14 @@ def learning_curve(losses, config, window):
         plain_log_ticks(ax.yaxis)
     else:
         ax.set_ylim(-0.05 * max(losses.max(), 1.0), 1.05 * max(losses.max(), 1.0))
+    batch, steps = config["batch_size"], count(config["steps"], "update")
+    scale = " (log scale)" if log else ""
     ax.set_xlabel("update")
     ax.set_ylabel(
-        f"training loss: sum of squared errors\nover a batch of "
-        f"{count(config['batch_size'], 'image')}{' (log scale)' if log else ''}"
+        f"training loss: sum of squared errors\nover a batch of {count(batch, 'image')}{scale}"
     )
-    ax.set_title(
-        f"AutoEncNetLite learning curve: SGD, {count(config['steps'], 'update')}, batch "
-        f"{config['batch_size']}, lr {config['lr']:g}, seed {config['seed']}",
-        fontsize=10,
-    )
+    what = f"SGD, {steps}, batch {batch}, lr {config['lr']:g}, seed {config['seed']}"
+    ax.set_title(f"AutoEncNetLite learning curve: {what}", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.subplots_adjust(left=0.13, right=0.97, top=0.92, bottom=0.12)
@@ -114,10 +112,10 @@ def test_pairs(inputs, outputs, losses):
     gray, _ = bands(ax, pairs, per_row, ["input", "output"], number, loss, **style)
     fig.colorbar(gray, cax=fig.add_axes((0.9, 0.3, 0.02, 0.4)), label="pixel value")
     which = f"The {n}" if n == len(inputs) else f"The first {n} of {len(inputs)}"
+    scale = f"test loss {sum(losses):.2f} over all {len(inputs)} (sum of squared errors"
     fig.suptitle(
-        f"{which} test images (input) and the trained network's reconstructions "
-        f"(output),\non one gray scale 0..255; test loss {sum(losses):.2f} over all "
-        f"{len(inputs)} (sum of squared errors, pixels scaled to [0, 1])",
+        f"{which} test images (input) and the trained network's reconstructions (output),\n"
+        f"on one gray scale 0..255; {scale}, pixels scaled to [0, 1])",
         fontsize=10,
     )
     return fig
@@ -151,13 +149,13 @@ def weights(params, initial, dead_units, steps):
     for p in dead_units:  # its w_in tiles, trained and changed
         corner = ((p % UNITS_PER_ROW) * (SIDE + 1) - 0.5, (p // UNITS_PER_ROW) * step - 0.5)
         ax.add_patch(Rectangle(corner, SIDE, 2 * SIDE + 1, fc="0.75", ec="k", hatch="xx", lw=0.5))
-    dead = f"; crossed out: {count(len(dead_units), 'unit')} that never fire"
-    dead = dead if len(dead_units) else ""
-    fig.suptitle(
-        f"The {units} hidden units, numbered: unit p reads row p of w_in (red pixels "
-        f"raise it, blue lower it) and paints column p of w_out{dead}",
-        fontsize=10,
+    dead = (
+        f"; crossed out: {count(len(dead_units), 'unit')} that never fire"
+        if len(dead_units)
+        else ""
     )
+    reads = "reads row p of w_in (red pixels raise it, blue lower it) and paints column p of w_out"
+    fig.suptitle(f"The {units} hidden units, numbered: unit p {reads}{dead}", fontsize=10)
     return fig
 
 

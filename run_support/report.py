@@ -1,7 +1,6 @@
-"""Every table and line the run prints: count, seconds, times, quoted and shown word a count,
-a duration, a ratio, a value from outside and a path; table aligns cells; heading, timing,
-gradient_check, training, progress_row and summary are the run's sections. Standard library.
-"""
+"""Every table and line the run prints: heading, timing, gradient_check, training,
+progress_row and summary, its sections; count, seconds, times, quoted, shown and table, the
+words they are written in. Standard library only."""
 
 import os
 import textwrap
@@ -50,11 +49,10 @@ def table(rows, align=None, indent=2):
     default the first to the left and the rest to the right."""
     align = align or "<" + ">" * (len(rows[0]) - 1)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        [c.ljust(w) if a == "<" else c.rjust(w) for c, w, a in zip(row, widths, align)]
-        for row in rows
+    cells = [
+        [c.ljust(w) if a == "<" else c.rjust(w) for c, w, a in zip(r, widths, align)] for r in rows
     ]
-    return "\n".join(" " * indent + "  ".join(line).rstrip() for line in lines)
+    return "\n".join(" " * indent + "  ".join(line).rstrip() for line in cells)
 
 
 def wrapped(text):
@@ -111,26 +109,19 @@ def timing(result, figure):
 
 def gradient_check(result, failed, took):
     """The gradient check as a table: per array, the entries checked and the worst error."""
-    heading = (
-        f"\nBackprop against central differences (step {result['step']:.0e}) on "
-        f"{result['images']} images: training images with ink, and noise"
-    )
     cells = [("array", "shape", "entries", "checked", "skipped", "largest error")]
     for name, r in result["arrays"].items():
-        shape = "x".join(str(n) for n in r["shape"])
-        counts = (str(r["entries"]), str(r["checked"]), str(r["skipped"]))
+        counts = [str(r[k]) for k in ("entries", "checked", "skipped")]
+        shape = "x".join(map(str, r["shape"]))
         cells.append((name, shape, *counts, f"{r['max_relative_error']:.1e}"))
-    return "\n".join(
-        [
-            heading,
-            table(cells, "<<>>>>"),
-            "  skipped: a ReLU switches within the step there (the loss has a kink)",
-            "  error: |backprop - difference| / max(|backprop|, |difference|, "
-            f"{result['floor']:.1e}, the rounding floor)",
-            f"  every error {'NOT all within' if failed else 'at most'} {result['max_allowed']:g}; "
-            f"took {seconds(took)}",
-        ]
-    )
+    floor, within = f"{result['floor']:.1e}", "NOT all within" if failed else "at most"
+    return f"""
+Backprop against central differences (step {result["step"]:.0e}) on {result["images"]} images: \
+training images with ink, and noise
+{table(cells, "<<>>>>")}
+  skipped: a ReLU switches within the step there (the loss has a kink)
+  error: |backprop - difference| / max(|backprop|, |difference|, {floor}, the rounding floor)
+  every error {within} {result["max_allowed"]:g}; took {seconds(took)}"""
 
 
 def training(steps, batch_size, lr, seed, window):
@@ -143,10 +134,10 @@ def training(steps, batch_size, lr, seed, window):
 def progress_row(update, loss, mean):
     """A row of the progress table, or its header if given words: losses with two decimals,
     or three digits once they are huge."""
-    cells = [
+    loss, mean = (
         c if isinstance(c, str) else f"{c:.2f}" if c < 1e6 else f"{c:.3g}" for c in (loss, mean)
-    ]
-    return f"  {update:>7}  {cells[0]:>10}  {cells[1]:>20}"
+    )
+    return f"  {update:>7}  {loss:>10}  {mean:>20}"
 
 
 BASELINES = {"zeros": "an all-black output", "mean_image": "the mean training image"}
@@ -172,21 +163,20 @@ def summary(results, folder, outputs):
         (name, f"{base[k]:.2f}", stands(loss, base[k], k, steps)) for k, name in BASELINES.items()
     ]
     parts = ", ".join(f"{words} {took[part]:.2f} s" for part, words in PARTS.items())
-    lines = [
-        "\nSummary",
-        f"  final training loss   {losses[-1]:.2f} (mean of the last {count(window, 'update')} "
-        f"{sum(losses[-window:]) / window:.2f}; first update {losses[0]:.2f})",
-        f"  test loss             {loss:.2f} over {count(n_test, 'test image')} "
-        f"({loss / n_test:.2f} per image)",
-        "  baselines on the same images, and the network's test loss against each:",
-        table(cells, "<><", indent=4),
-        f"  training took {took['training']:.2f} s, "
-        f"{seconds(results['seconds_per_update'])} an update",
-        wrapped(
-            f"the run took {took['total']:.2f} s after Python loaded NumPy and Matplotlib: {parts}"
-        ),
-    ]
-    return "\n".join(lines + [f"  wrote {shown(os.path.join(folder, n))}" for n in outputs])
+    run = wrapped(
+        f"the run took {took['total']:.2f} s after Python loaded NumPy and Matplotlib: {parts}"
+    )
+    last, wrote = sum(losses[-window:]) / window, [shown(os.path.join(folder, n)) for n in outputs]
+    return f"""
+Summary
+  final training loss   {losses[-1]:.2f} (mean of the last {count(window, "update")} {last:.2f}; \
+first update {losses[0]:.2f})
+  test loss             {loss:.2f} over {count(n_test, "test image")} \
+({loss / n_test:.2f} per image)
+  baselines on the same images, and the network's test loss against each:
+{table(cells, "<><", indent=4)}
+  training took {took["training"]:.2f} s, {seconds(results["seconds_per_update"])} an update
+{run}""" + "".join(f"\n  wrote {path}" for path in wrote)
 
 
 PARTS = {"layer_in_timing": "Layer_in timing", "gradient_check": "gradient check"}

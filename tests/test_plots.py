@@ -29,21 +29,17 @@ def tile(image, band_rows, row, column, band=0):
 def test_the_learning_curve_shows_each_loss_and_the_moving_mean(steps):
     losses = 400 * np.exp(-np.arange(steps) / 200) + 20 + np.arange(steps) % 3
     window = max(1, min(100, steps // 10))
-    fig = plots.learning_curve(
-        list(losses), {"steps": steps, "batch_size": 20, "lr": 0.001, "seed": 4}, window
-    )
-    ax = fig.axes[0]
+    config = {"steps": steps, "batch_size": 20, "lr": 0.001, "seed": 4}
+    ax = plots.learning_curve(list(losses), config, window).axes[0]
     [line, *mean] = ax.get_lines()
-    assert line.get_xdata().tolist() == list(range(1, steps + 1)) and np.array_equal(
-        line.get_ydata(), losses
-    )
+    assert line.get_xdata().tolist() == list(range(1, steps + 1))
+    assert np.array_equal(line.get_ydata(), losses)
     assert (line.get_marker() == "o") == (steps <= 50)  # a short run: each point
     assert len(mean) == (window > 1 and steps >= 2 * window)
     if mean:
         assert mean[0].get_label() == f"mean over {window} updates"
-        assert np.allclose(
-            mean[0].get_ydata(), [losses[i : i + window].mean() for i in range(steps - window + 1)]
-        )
+        means = [losses[i : i + window].mean() for i in range(steps - window + 1)]
+        assert np.allclose(mean[0].get_ydata(), means)
         assert mean[0].get_xdata()[0] == pytest.approx((1 + window) / 2)  # at its window's centre
     assert ax.get_xlim()[0] <= 0 and steps < ax.get_xlim()[1] <= steps * 1.05 + 1
     assert ax.get_ylim()[0] < losses.min() and losses.max() < ax.get_ylim()[1]
@@ -60,11 +56,8 @@ def test_a_learning_curve_with_a_loss_of_0_is_drawn_on_a_linear_axis():
 @pytest.mark.parametrize("n", [1, 3, 20, 45])
 def test_test_pairs_show_each_input_above_its_output_with_its_number_and_loss(n):
     rng = np.random.default_rng(n)
-    inputs, outputs, losses = (
-        rng.uniform(0, 255, (n, 15, 15)),
-        rng.uniform(0, 255, (n, 15, 15)),
-        rng.uniform(0, 3, n),
-    )
+    inputs, outputs = rng.uniform(0, 255, (2, n, 15, 15))
+    losses = rng.uniform(0, 3, n)
     fig = plots.test_pairs(inputs, outputs, losses)
     ax = fig.axes[0]
     [image] = ax.images
@@ -81,13 +74,11 @@ def test_test_pairs_show_each_input_above_its_output_with_its_number_and_loss(n)
     assert f"#{shown + 1}" not in words
     assert image.get_clim() == (0, 255)  # one gray scale for inputs and outputs
     ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks == ["input", "output"] * -(-shown // per_row) and list(ax.get_yticks()) == sorted(
-        ax.get_yticks()
-    )
+    assert ticks == ["input", "output"] * -(-shown // per_row)
+    assert list(ax.get_yticks()) == sorted(ax.get_yticks())
     title = fig._suptitle.get_text()
-    assert f"test loss {losses.sum():.2f} over all {n}" in title and (
-        f"first {shown} of {n}" in title
-    ) == (n > shown)
+    assert f"test loss {losses.sum():.2f} over all {n}" in title
+    assert (f"first {shown} of {n}" in title) == (n > shown)
 
 
 def weights_case(seed=1):
@@ -102,34 +93,24 @@ def test_each_units_tiles_are_its_row_of_w_in_and_its_column_of_w_out_and_their_
     fig = plots.weights(params, initial, [], 1000)
     ax = fig.axes[0]
     [image] = ax.images
-    bars = [other for other in fig.axes[1:]]
-    limits = [
-        np.abs(w).max()
-        for w in (
-            params["w_in"],
-            params["w_in"] - initial["w_in"],
-            params["w_out"],
-            params["w_out"] - initial["w_out"],
-        )
-    ]
+    w_in, w_out = params["w_in"], params["w_out"]
+    changes = [w_in, w_in - initial["w_in"], w_out, w_out - initial["w_out"]]
+    limits = [np.abs(w).max() for w in changes]
     for p in (0, 17, 31, 74):
         band, column = divmod(p, plots.UNITS_PER_ROW)
         tiles = [tile(image.get_array(), 4, r, column, band) * limits[r] for r in range(4)]
-        assert np.allclose(tiles[0], params["w_in"][p].reshape(15, 15))  # row p of w_in
-        assert np.allclose(tiles[1], (params["w_in"] - initial["w_in"])[p].reshape(15, 15))
-        assert np.allclose(tiles[2], params["w_out"][:, p].reshape(15, 15))  # column p of w_out
-        assert np.allclose(tiles[3], (params["w_out"] - initial["w_out"])[:, p].reshape(15, 15))
+        assert np.allclose(tiles[0], changes[0][p].reshape(15, 15))  # row p of w_in
+        assert np.allclose(tiles[1], changes[1][p].reshape(15, 15))
+        assert np.allclose(tiles[2], changes[2][:, p].reshape(15, 15))  # column p of w_out
+        assert np.allclose(tiles[3], changes[3][:, p].reshape(15, 15))
         x, y = labels(ax)[str(p)]
         assert x == column * 16 + 7 and y < band * (63 + plots.GAP)  # its number above its tiles
     assert image.get_clim() == (-1, 1)  # each row in units of its own limit
     fig.draw_without_rendering()  # the tick labels are made when drawn
-    for bar, limit, name in zip(bars, limits, plots.SCALES):
+    for bar, limit, name in zip(fig.axes[1:], limits, plots.SCALES):
         assert bar.get_xlim() == pytest.approx((-limit, limit)) and bar.get_title() == name
-        assert [t.get_text() for t in bar.get_xticklabels()] == [
-            f"{-limit:.2g}",
-            "0",
-            f"{limit:.2g}",
-        ]
+        ticks = [t.get_text() for t in bar.get_xticklabels()]
+        assert ticks == [f"{-limit:.2g}", "0", f"{limit:.2g}"]
 
 
 def test_a_colour_scale_is_the_largest_magnitude_not_the_largest_value():
@@ -154,21 +135,14 @@ def test_a_dead_unit_is_crossed_out_over_its_own_w_in_tiles(dead):
     expected = [(p % 25 * 16 - 0.5, p // 25 * (63 + plots.GAP) - 0.5) for p in dead]
     assert corners == sorted(expected)
     assert all(patch.get_height() == 31 for patch in fig.axes[0].patches)  # w_in and its change
-    assert (f"crossed out: {plots.count(len(dead), 'unit')}" in fig._suptitle.get_text()) == bool(
-        dead
-    )
+    crossed = f"crossed out: {plots.count(len(dead), 'unit')}"
+    assert (crossed in fig._suptitle.get_text()) == bool(dead)
 
 
 def timing_case(sizes, busy=(), vector=lambda n: 3e-6 + 2e-7 * n):
-    rows = [
-        {
-            "batch_size": n,
-            "steady": n not in busy,
-            "scalar": {"best": 4e-4 * n},
-            "vector": {"best": vector(n)},
-        }
-        for n in sizes
-    ]
+    rows = [{"batch_size": n, "steady": n not in busy} for n in sizes]
+    for row, n in zip(rows, sizes):
+        row.update(scalar={"best": 4e-4 * n}, vector={"best": vector(n)})
     return {"clock": "CPU", "by_batch_size": rows, "difference_batch_size": sizes[-1]}
 
 
@@ -177,18 +151,15 @@ def test_the_timing_figure_shows_both_forms_and_each_speed_up_at_its_point(sizes
     fig = plots.layer_in_timing(timing_case(sizes))
     times, gains = fig.axes
     scalar, vector, batch = times.get_lines()
-    assert scalar.get_xdata() == pytest.approx(sizes) and scalar.get_ydata() == pytest.approx(
-        [0.4 * n for n in sizes]
-    )
+    assert scalar.get_xdata() == pytest.approx(sizes)
+    assert scalar.get_ydata() == pytest.approx([0.4 * n for n in sizes])
     assert vector.get_ydata() == pytest.approx([1e3 * (3e-6 + 2e-7 * n) for n in sizes])
     assert list(batch.get_xdata()) == [sizes[-1]] * 2  # the training batch, dashed
-    assert times.get_xscale() == times.get_yscale() == "log" and times.get_ylabel().startswith(
-        "CPU time"
-    )
-    speedups = [4e-4 * n / (3e-6 + 2e-7 * n) for n in sizes]
-    assert [(t.get_text(), t.xy) for t in gains.texts] == [
-        (f"{s:.0f}x", (n, pytest.approx(s))) for n, s in zip(sizes, speedups)
-    ]
+    assert times.get_xscale() == times.get_yscale() == "log"
+    assert times.get_ylabel().startswith("CPU time")
+    speedups = [(n, 4e-4 * n / (3e-6 + 2e-7 * n)) for n in sizes]
+    at = [(f"{s:.0f}x", (n, pytest.approx(s))) for n, s in speedups]
+    assert [(t.get_text(), t.xy) for t in gains.texts] == at
     assert "busy" not in gains.get_title() and "dips" not in gains.get_title()
 
 
@@ -202,11 +173,8 @@ def test_a_busy_size_and_a_dip_are_marked_in_the_timing_figure():
 def test_all_figures_writes_the_four_pngs_in_the_default_style_whatever_the_rc(tmp_path):
     params, initial = weights_case()
     timing = timing_case([1, 2])
-    results = {
-        "losses": [3.0, 2.0],
-        "config": {"steps": 2, "batch_size": 1, "lr": 0.1, "seed": 0},
-        "smoothing_window": 1,
-    }
+    config = {"steps": 2, "batch_size": 1, "lr": 0.1, "seed": 0}
+    results = {"losses": [3.0, 2.0], "config": config, "smoothing_window": 1}
     results |= {"test_loss_per_image": [1.0], "dead_units": [], "timing": timing}
     images = np.zeros((1, 15, 15))
     with matplotlib.rc_context({"axes.facecolor": "red", "text.usetex": True, "font.size": 30}):
@@ -225,17 +193,9 @@ def test_the_graph_tool_draws_every_node():
         sys.path.remove(str(ROOT / "tools"))
     fig = draw_graph.draw(io.BytesIO())
     words = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
-    for node in (
-        "x: the input, (N, 225)",
-        "Layer_in",
-        "Layer_rec (not trained)",
-        "reduce x 3",
-        "Layer_link",
-        "z_sum = z_rec + z_link",
-        "Layer_out",
-        "L = sum((y - x) ** 2)",
-        "w_rec = I",
-    ):
+    nodes = ["x: the input, (N, 225)", "Layer_in", "Layer_rec (not trained)", "reduce x 3"]
+    nodes += ["Layer_link", "z_sum = z_rec + z_link", "Layer_out", "L = sum((y - x) ** 2)"]
+    for node in [*nodes, "w_rec = I"]:
         assert node in words, node
 
 
@@ -250,11 +210,7 @@ def imported(path):
 
 
 def test_utils_imports_numpy_alone_and_only_plots_imports_matplotlib():
-    modules = [
-        ROOT / "train_autoenc_lite.py",
-        ROOT / "utils.py",
-        *(ROOT / "run_support").glob("*.py"),
-    ]
+    modules = [ROOT / "train_autoenc_lite.py", ROOT / "utils.py", *ROOT.glob("run_support/*.py")]
     assert imported(ROOT / "utils.py") == {"numpy"}
     for path in modules:
         assert ("matplotlib" in imported(path)) == (path.name == "plots.py"), path.name

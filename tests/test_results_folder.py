@@ -14,6 +14,8 @@ from run_support.results_folder import results_folder
 
 NAMES = ("a.png", "b.json", "c.npz")
 PREVIOUS = {name: f"the previous {name}".encode() for name in NAMES}
+NEW = {name: f"new {name}".encode() for name in NAMES}
+ONE_SET = ["results", *(f"results/{name}" for name in NAMES)]  # what tmp_path holds at the end
 
 
 def previous(folder):
@@ -37,8 +39,7 @@ def left(tmp_path):
 
 def test_a_new_set_replaces_the_previous_one_whole_and_leaves_nothing_else(tmp_path):
     write(previous(tmp_path / "results"))
-    assert contents(tmp_path / "results") == {name: f"new {name}".encode() for name in NAMES}
-    assert left(tmp_path) == ["results", *(f"results/{name}" for name in NAMES)]
+    assert contents(tmp_path / "results") == NEW and left(tmp_path) == ONE_SET
     write(tmp_path / "deep" / "er" / "results")  # its parents made
     assert sorted(contents(tmp_path / "deep" / "er" / "results")) == sorted(NAMES)
 
@@ -53,7 +54,7 @@ def test_a_run_that_fails_leaves_the_previous_set_and_nothing_of_its_own(tmp_pat
     with pytest.raises(RuntimeError):
         with results_folder(tmp_path / "a" / "b" / "results", NAMES):
             raise RuntimeError("diverged")
-    assert left(tmp_path) == ["new", "results", *(f"results/{name}" for name in NAMES)]
+    assert left(tmp_path) == ["new", *ONE_SET]
 
 
 @pytest.mark.parametrize("failing", [1, 2])
@@ -68,15 +69,10 @@ def test_a_rename_that_fails_leaves_the_previous_set(failing, tmp_path, monkeypa
         return real(src, dst)
 
     monkeypatch.setattr(os, "rename", rename)
-    with pytest.raises(
-        RunError,
-        match=r"cannot put the results in place \(Operation not permitted\); it keeps the previous",
-    ):
+    said = r"cannot put the results in place \(Operation not permitted\); it keeps the previous"
+    with pytest.raises(RunError, match=said):
         write(folder)
-    assert contents(folder) == PREVIOUS and left(tmp_path) == [
-        "results",
-        *(f"results/{n}" for n in NAMES),
-    ]
+    assert contents(folder) == PREVIOUS and left(tmp_path) == ONE_SET
 
 
 class Exit(BaseException):
@@ -115,22 +111,14 @@ def test_a_stop_before_between_or_after_the_renames_leaves_one_whole_set(
         for s, handler in handlers.items():
             signal.signal(s, handler)
     assert exit.value.args == (143,) and command_line.ON_STOP == []
-    expected = PREVIOUS if renamed < 2 else {name: f"new {name}".encode() for name in NAMES}
-    assert contents(folder) == expected and left(tmp_path) == [
-        "results",
-        *(f"results/{n}" for n in NAMES),
-    ]
+    assert contents(folder) == (PREVIOUS if renamed < 2 else NEW) and left(tmp_path) == ONE_SET
 
 
 def test_of_two_runs_into_one_folder_at_once_the_last_leaves_its_whole_set(tmp_path, monkeypatch):
     """Both move the previous set aside at once, then both put theirs in place at once: one
     finds the other's set there, moves it aside too, and puts its own."""
-    folder, real, gate, done = (
-        previous(tmp_path / "results"),
-        os.rename,
-        threading.Barrier(2, timeout=10),
-        {},
-    )
+    folder, real, done = previous(tmp_path / "results"), os.rename, {}
+    gate = threading.Barrier(2, timeout=10)
 
     def rename(src, dst):
         me = threading.get_ident()
@@ -148,7 +136,7 @@ def test_of_two_runs_into_one_folder_at_once_the_last_leaves_its_whole_set(tmp_p
     found = contents(folder)
     assert sorted(found) == sorted(NAMES) and len({data.split()[0] for data in found.values()}) == 1
     assert sorted(done.values()) == [2, 4]  # one run had to move the other's set aside
-    assert left(tmp_path) == ["results", *(f"results/{n}" for n in NAMES)]
+    assert left(tmp_path) == ONE_SET
 
 
 def test_a_run_never_touches_another_runs_fresh_folder(tmp_path):

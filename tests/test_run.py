@@ -34,44 +34,24 @@ def test_the_default_run_writes_every_output_and_nothing_else(default_run):
 
 def test_results_json_holds_the_run_and_names_the_shipped_files_by_their_names(default_run):
     _, _, results = default_run
-    assert results["config"] == {
-        "steps": 1000,
-        "batch_size": 20,
-        "lr": 0.001,
-        "seed": 0,
-        "train": "images_train.pickle",
-        "test": "images_test.pickle",
-        "out": "results",
-    }
-    parts = ("loading", "layer_in_timing", "gradient_check", "training", "testing", "figures")
-    assert (
-        list(results["seconds"]) == [*parts, "total"]
-        and sum(results["seconds"][p] for p in parts) <= results["seconds"]["total"]
-    )
+    config = {"steps": 1000, "batch_size": 20, "lr": 0.001, "seed": 0, "out": "results"}
+    assert results["config"] == {**config, "train": TRAIN_FILE.name, "test": TEST_FILE.name}
+    parts = ["loading", "layer_in_timing", "gradient_check", "training", "testing", "figures"]
+    seconds = results["seconds"]
+    assert list(seconds) == [*parts, "total"] and sum(map(seconds.get, parts)) <= seconds["total"]
     losses = np.array(results["losses"])
-    assert (
-        losses.shape == (1000,)
-        and results["smoothing_window"] == 100
-        and losses[-100:].mean() < 0.5 * losses[:10].mean()
-    )
+    assert losses.shape == (1000,) and losses[-100:].mean() < 0.5 * losses[:10].mean()
+    assert results["smoothing_window"] == 100
     assert results["final_loss_mean"] == pytest.approx(losses[-100:].mean())
-    assert (
-        results["test_loss"] == pytest.approx(sum(results["test_loss_per_image"]))
-        and len(results["test_loss_per_image"]) == 20
-    )
+    assert results["test_loss"] == pytest.approx(sum(results["test_loss_per_image"]))
+    assert len(results["test_loss_per_image"]) == 20
     assert results["dead_units"] == [] and results["warnings"] == []
-    assert [row["batch_size"] for row in results["timing"]["by_batch_size"]] == [
-        1,
-        2,
-        5,
-        10,
-        20,
-        50,
-        100,
-    ]
-    assert results["gradient_check"]["images"] == 2 * program.CHECK_IMAGES and list(
-        results["gradient_check"]["arrays"]
-    ) == list(utils.TRAINED)
+    sizes = [row["batch_size"] for row in results["timing"]["by_batch_size"]]
+    assert sizes == [1, 2, 5, 10, 20, 50, 100]
+    check = results["gradient_check"]
+    assert check["images"] == 2 * program.CHECK_IMAGES and list(check["arrays"]) == list(
+        utils.TRAINED
+    )
 
 
 def test_weights_npz_is_the_trained_network_that_gave_the_test_loss(default_run):
@@ -80,9 +60,8 @@ def test_weights_npz_is_the_trained_network_that_gave_the_test_loss(default_run)
         params = {name: saved[name] for name in saved.files}
     assert sorted(params) == sorted(utils.PARAMS) and np.array_equal(params["w_rec"], np.eye(75))
     x_test = program.to_batch(image_files.load_images(TEST_FILE))
-    assert utils.get_loss(utils.forward(params, x_test)[0], x_test) == pytest.approx(
-        results["test_loss"], rel=1e-12
-    )
+    loss = utils.get_loss(utils.forward(params, x_test)[0], x_test)
+    assert loss == pytest.approx(results["test_loss"], rel=1e-12)
 
 
 def test_the_run_prints_what_results_json_holds(default_run):
@@ -96,17 +75,12 @@ def test_the_run_prints_what_results_json_holds(default_run):
     check = results["gradient_check"]
     assert report.gradient_check(check, None, results["seconds"]["gradient_check"]) in out
     losses, window = np.array(results["losses"]), results["smoothing_window"]
-    rows = [
-        line.split()
-        for line in out.splitlines()
-        if line.split()[:1] and line.split()[0].isdigit() and len(line.split()) == 3
-    ]
+    rows = [line.split() for line in out.splitlines()]
+    rows = [row for row in rows if len(row) == 3 and row[0].isdigit()]
     assert [int(row[0]) for row in rows] == list(range(100, 1001, 100))
-    for update, loss, mean in rows:
-        assert (
-            loss == f"{losses[int(update) - 1]:.2f}"
-            and mean == f"{losses[int(update) - window : int(update)].mean():.2f}"
-        )
+    for update, loss, mean in ((int(u), loss, mean) for u, loss, mean in rows):
+        assert loss == f"{losses[update - 1]:.2f}"
+        assert mean == f"{losses[update - window : update].mean():.2f}"
     assert out.endswith(report.summary(results, "results", program.OUTPUTS) + "\n")
 
 
@@ -133,10 +107,8 @@ def test_the_gradient_check_draws_from_its_own_stream_not_trainings(quick, tmp_p
 
     monkeypatch.setattr(program, "check_backprop", drawing_more)
     _, other = quick("--steps", 30, "--out", tmp_path / "b")
-    assert (
-        with_check["gradient_check"] != other["gradient_check"]
-        and with_check["losses"] == other["losses"]
-    )
+    assert with_check["gradient_check"] != other["gradient_check"]
+    assert with_check["losses"] == other["losses"]
 
 
 def test_the_figures_get_the_initial_weights_and_the_test_images_with_their_outputs(
@@ -146,37 +118,31 @@ def test_the_figures_get_the_initial_weights_and_the_test_images_with_their_outp
     [(given, params, initial, inputs, outputs)] = quick.figures
     start = utils.init(0)
     assert status == 0 and given["losses"] == results["losses"]
-    for name in ("w_in", "w_out"):
-        assert np.array_equal(initial[name], start[name]) and not np.array_equal(
-            params[name], start[name]
-        )
-    x_test = program.to_batch(image_files.load_images(TEST_FILE))
-    assert np.allclose(inputs, image_files.load_images(TEST_FILE), rtol=0, atol=1e-12)
-    assert np.allclose(
-        outputs, program.to_images(utils.forward(params, x_test)[0]), rtol=0, atol=1e-9
-    )
-    assert results["test_loss_per_image"] == pytest.approx(
-        np.sum((outputs - inputs) ** 2, axis=(1, 2)) / 255**2
-    )
+    for name in ("w_in", "w_out"):  # a copy from before training, not the trained arrays
+        assert np.array_equal(initial[name], start[name])
+        assert not np.array_equal(params[name], start[name])
+    images = image_files.load_images(TEST_FILE)
+    y = utils.forward(params, program.to_batch(images))[0]
+    assert np.allclose(inputs, images, rtol=0, atol=1e-12)
+    assert np.allclose(outputs, program.to_images(y), rtol=0, atol=1e-9)
+    per_image = np.sum((outputs - inputs) ** 2, axis=(1, 2)) / 255**2
+    assert results["test_loss_per_image"] == pytest.approx(per_image)
 
 
 @pytest.mark.parametrize("name", utils.TRAINED)
 def test_a_wrong_backprop_stops_the_run_before_training(name, quick, tmp_path, capsys, monkeypatch):
     real = utils.backprop
-    monkeypatch.setattr(
-        utils,
-        "backprop",
-        lambda p, c: {k: v * (1 + 1e-5 * (k == name)) for k, v in real(p, c).items()},
-    )
+
+    def wrong(params, cache):  # one array's gradient 1e-5 too large
+        return {k: v * (1 + 1e-5 * (k == name)) for k, v in real(params, cache).items()}
+
+    monkeypatch.setattr(utils, "backprop", wrong)
     monkeypatch.setattr(program, "train", None)  # it must stop before training
     status, _ = quick("--out", tmp_path / "out")
     captured = capsys.readouterr()
     assert status == 1 and "NOT all within 1e-06" in captured.out
-    assert (
-        captured.err
-        == "train_autoenc_lite.py: error: backprop disagrees with central differences: "
-        f"d{name} has a relative error of 1e-05, more than 1e-06\n"
-    )
+    said = f"central differences: d{name} has a relative error of 1e-05, more than 1e-06"
+    assert captured.err == f"train_autoenc_lite.py: error: backprop disagrees with {said}\n"
     assert list(tmp_path.iterdir()) == []  # nothing of its own left
 
 
@@ -185,55 +151,36 @@ def test_a_divergent_run_stops_in_one_line_and_leaves_the_previous_outputs(quick
     (tmp_path / "results" / "weights.npz").write_bytes(b"previous")
     status, _ = quick("--lr", "1e10", "--steps", 200, "--out", tmp_path / "results")
     err = capsys.readouterr().err
-    assert (
-        status == 1
-        and err.count("\n") == 1
-        and "training diverged" in err
-        and "try --lr 0.001, the default" in err
-    )
-    assert [p.name for p in tmp_path.iterdir()] == ["results"] and (
-        tmp_path / "results" / "weights.npz"
-    ).read_bytes() == b"previous"
+    assert status == 1 and err.count("\n") == 1 and "training diverged" in err
+    assert "try --lr 0.001, the default" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]
+    assert (tmp_path / "results" / "weights.npz").read_bytes() == b"previous"
 
 
 def test_a_network_killed_by_a_large_lr_is_reported(quick, tmp_path, capsys):
     status, results = quick("--steps", 200, "--lr", 0.1, "--out", tmp_path / "r")
     err = capsys.readouterr().err
     assert status == 0 and err.count("\n") == 1 and "outputs 0 for every test pixel" in err
-    assert (
-        results["warnings"] == [err.split("train_autoenc_lite.py: ", 1)[1].strip()]
-        and len(results["dead_units"]) > 0
-    )
+    assert results["warnings"] == [err.split("train_autoenc_lite.py: ", 1)[1].strip()]
+    assert len(results["dead_units"]) > 0
 
 
 def test_all_black_images_train_without_a_warning(quick, tmp_path, capsys):
     import pickle
 
     (tmp_path / "black.pickle").write_bytes(pickle.dumps(np.zeros((30, 15, 15))))
+    black = tmp_path / "black.pickle"
     status, results = quick(
-        "--train",
-        tmp_path / "black.pickle",
-        "--test",
-        tmp_path / "black.pickle",
-        "--steps",
-        20,
-        "--out",
-        tmp_path / "r",
+        "--train", black, "--test", black, "--steps", 20, "--out", tmp_path / "r"
     )
-    assert (
-        status == 0
-        and capsys.readouterr().err == ""
-        and results["test_loss"] == 0.0
-        and results["warnings"] == []
-    )
+    assert status == 0 and capsys.readouterr().err == ""
+    assert results["test_loss"] == 0.0 and results["warnings"] == []
     assert results["config"]["train"] == str(tmp_path / "black.pickle")  # a file given: as given
 
 
 def test_out_is_relative_to_the_current_folder(quick, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert quick("--steps", 3, "--out", "here/there")[0] == 0
-    assert sorted(p.name for p in (tmp_path / "here" / "there").iterdir()) == sorted(
-        program.OUTPUTS
-    )
+    assert sorted(p.name for p in (tmp_path / "here/there").iterdir()) == sorted(program.OUTPUTS)
     out = capsys.readouterr().out
     assert "wrote here/there/weights.npz" in out and "(here/there/layer_in_timing.png)" in out

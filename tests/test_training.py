@@ -102,15 +102,11 @@ def test_train_lowers_the_loss(x_train):
     assert losses.shape == (300,) and losses[-50:].mean() < 0.5 * losses[:10].mean()
 
 
-@pytest.mark.parametrize(
-    "steps, rows",
-    [
-        (1, [1]),
-        (7, list(range(1, 8))),
-        (50, list(range(5, 51, 5))),
-        (123, [*range(12, 121, 12), 123]),
-    ],
-)
+ROWS = [(1, [1]), (7, list(range(1, 8))), (50, list(range(5, 51, 5)))]
+ROWS += [(123, [*range(12, 121, 12), 123])]  # every tenth of the run, and the last update
+
+
+@pytest.mark.parametrize("steps, rows", ROWS)
 def test_train_reports_a_row_every_tenth_of_the_run_and_after_the_last(steps, rows, x_test):
     seen = []
     on_row = lambda update, so_far: seen.append((update, list(so_far)))  # noqa: E731
@@ -127,20 +123,14 @@ def test_one_smoothing_window_never_wider_than_the_rows_are_apart(steps, window)
 
 
 def test_divergence_names_the_first_bad_update_and_a_learning_rate_to_try(x_train):
-    with pytest.raises(
-        RunError,
-        match=r"loss stopped being finite at update (\d+) of 100 with --lr 1e\+10; "
-        r"try --lr 0.001, the default$",
-    ) as caught:
+    said = r"loss stopped being finite at update (\d+) of 100 with --lr 1e\+10; try --lr 0.001, "
+    with pytest.raises(RunError, match=said + "the default$") as caught:
         program.train(utils.init(0), x_train, 100, 20, 1e10, np.random.default_rng(0))
     update = int(caught.value.args[0].split("at update ")[1].split()[0])
     params = utils.init(0)  # the updates before it were finite: rerun them and see
     losses = program.train(params, x_train, update - 1, 20, 1e10, np.random.default_rng(0))
-    assert (
-        update > 1
-        and np.isfinite(losses).all()
-        and all(np.isfinite(v).all() for v in params.values())
-    )
+    assert update > 1 and np.isfinite(losses).all()
+    assert all(np.isfinite(v).all() for v in params.values())
 
 
 def test_weights_that_stop_being_finite_are_caught_at_once(x_test):
@@ -199,9 +189,8 @@ def test_a_size_timed_while_the_machine_was_busy_is_marked(spread, steady, monke
 @pytest.mark.parametrize("off, fails", [(0.99e-12, False), (1.01e-12, True)])
 def test_the_two_forms_must_agree_to_1e_12(off, fails, monkeypatch):
     monkeypatch.setattr(program, "TIMING_SIZES", (1,))
-    monkeypatch.setattr(
-        utils, "forward_in_scalar", lambda x, w, b: utils.forward_in_vector(x, w, b) + off
-    )
+    off_by = lambda x, w, b: utils.forward_in_vector(x, w, b) + off  # noqa: E731
+    monkeypatch.setattr(utils, "forward_in_scalar", off_by)
     params = utils.init(0)
     params["b_in"][:] = 1.0  # every unit on: the offset shows everywhere
     args = (np.full((2, 225), 0.5), params, 2)
@@ -230,10 +219,8 @@ def test_pca_is_the_best_linear_code_of_its_width(x_train, x_test):
     a random one."""
     mean = x_train.mean(axis=0)
     pca = np.sum((baselines.pca_reconstruction(x_train, x_test) - x_test) ** 2)
-    for basis in (
-        np.kron(np.eye(75), np.ones(3) / np.sqrt(3)).T,
-        np.linalg.qr(np.random.default_rng(0).normal(size=(225, 75)))[0],
-    ):
+    pooling = np.kron(np.eye(75), np.ones(3) / np.sqrt(3)).T
+    for basis in (pooling, np.linalg.qr(np.random.default_rng(0).normal(size=(225, 75)))[0]):
         assert pca < np.sum((mean + (x_test - mean) @ basis @ basis.T - x_test) ** 2)
 
 
@@ -250,9 +237,8 @@ def test_the_baselines_are_black_the_mean_training_image_and_pca(x_train, x_test
     pca = baselines.pca_reconstruction(x_train, x_test)
     assert base["zeros"] == pytest.approx(np.sum(x_test**2))
     assert base["mean_image"] == pytest.approx(np.sum((x_train.mean(axis=0) - x_test) ** 2))
-    assert base["pca"] == pytest.approx(np.sum((pca - x_test) ** 2)) and list(base) == list(
-        report.BASELINES
-    )
+    assert base["pca"] == pytest.approx(np.sum((pca - x_test) ** 2))
+    assert list(base) == list(report.BASELINES)
 
 
 def test_dead_units_are_those_that_never_fire(x_train):
@@ -271,8 +257,10 @@ def test_the_dead_network_warning_only_when_no_better_than_all_black():
     x = np.full((2, 225), 0.5)
     black = float(np.sum(x**2))
     dead = warning_for(np.zeros_like(x), x, black)
-    assert "outputs 0 for every test pixel" in dead and dead.endswith("Try --lr 0.01")
-    assert "test loss 112.50, all-black 112.50; the training loss peaked at 9 at update 2" in dead
-    assert "does no better than an all-black output" in warning_for(x + 1, x, black)
+    said = "warning: the trained network outputs 0 for every test pixel: no better than an "
+    said += "all-black output: test loss 112.50, all-black 112.50; the training loss peaked at "
+    assert dead == said + "9 at update 2. Try --lr 0.01"
+    said = "warning: the trained network does no better than an all-black output: test loss"
+    assert warning_for(x + 1, x, black).startswith(said)
     assert warning_for(x + 1, x, black * 0.999) is None  # just better than black: no warning
     assert warning_for(np.zeros((2, 225)), np.zeros((2, 225)), 0.0) is None  # all black, exact
