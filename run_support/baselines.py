@@ -1,11 +1,7 @@
-"""What the trained network is measured against, beside the homework: three baselines on the
-test images (losses), the Layer_in units that never fire (dead_units), and a warning for a
-network no better than an all-black output (no_better_than_black). NumPy only.
-
-The best linear code of width 75 is PCA: the test images projected on the top 75 principal
-components of the centred training images, and back. Baldi and Hornik showed that this is
-the best a linear autoencoder of 75 hidden units can learn.
-"""
+"""What the trained network is measured against: three baselines on the test images
+(losses), among them PCA, the best a linear autoencoder of 75 hidden units can learn (Baldi
+and Hornik); the units that never fire (dead_units); a warning for a network no better than
+an all-black output (no_better_than_black). NumPy only."""
 
 import numpy as np
 
@@ -38,8 +34,6 @@ def no_better_than_black(y_test, x_test, test_loss, black, losses, try_lr):
         return None
     what = "outputs 0 for every test pixel: no better" if not y_test.any() else "does no better"
     peak = int(np.argmax(losses))
-    return (
-        f"warning: the trained network {what} than an all-black output: test loss "
-        f"{test_loss:.2f}, all-black {black:.2f}; the training loss peaked at {losses[peak]:.3g} "
-        f"at update {peak + 1}. Try --lr {try_lr}"
-    )
+    peaked = f"the training loss peaked at {losses[peak]:.3g} at update {peak + 1}"
+    said = f"{what} than an all-black output: test loss {test_loss:.2f}, all-black {black:.2f}"
+    return f"warning: the trained network {said}; {peaked}. Try --lr {try_lr}"

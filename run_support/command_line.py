@@ -1,10 +1,8 @@
-"""The command line of the run: parse_args (argparse, range-checked types; a mistake is one
-line and status 2), RunError (1) and InputError (2), first_steps (the imports: one BLAS
-thread, stops handled, NumPy or Matplotlib missing or failing one line) and ON_STOP.
-
-A stop (Ctrl-C, SIGTERM) ends the process at once: what ON_STOP undoes, one line, 130 or 143.
-The handler raises nothing: Python loses an exception raised while it runs a finalizer
-(Matplotlib's objects have many), printing "Exception ignored". Standard library only.
+"""The run's command line: parse_args (argparse, range-checked; a mistake is one line and
+status 2), RunError (1) and InputError (2), first_steps (one BLAS thread, stops handled, a
+missing or failing NumPy or Matplotlib one line) and ON_STOP. A stop (Ctrl-C, SIGTERM) ends
+the process at once: what ON_STOP undoes, one line, 130 or 143. Its handler raises nothing,
+as Python loses an exception raised in a finalizer ("Exception ignored"). Standard library.
 """
 
 import argparse
@@ -74,25 +72,28 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {printable}\n")
 
 
+FLAGS = [  # flag, argparse type, metavar, help
+    ("--steps", whole_number(1, MAX_STEPS), "N", "SGD updates, 1 to 10,000,000"),
+    ("--batch-size", whole_number(1), "N", "images an update, 1 to all there are"),
+    ("--lr", learning_rate, "LR", "learning rate, above 0 and at most 1e+10"),
+    ("--seed", whole_number(0, MAX_SEED), "N", "seed, 0 to 4,294,967,295"),
+    ("--train", str, "FILE", "training images: a pickle of an (N, 15, 15) array"),
+    ("--test", str, "FILE", "test images: the same kind of file"),
+    ("--out", str, "FOLDER", "folder for the results, replaced as a whole"),
+]
+
+
 def parse_args(argv=None):
     """The run's flags from argv (sys.argv[1:] if None); a wrong one exits with status 2."""
+    what = "Layer_in's timing, the gradient check, the learning curve, the test images, the weights"
     parser = OneLineParser(
         prog=PROGRAM,
-        description="Train AutoEncNetLite by SGD and report: Layer_in's timing, the gradient "
-        "check, the learning curve, the test images, the weights. Paths are relative to the "
+        description=f"Train AutoEncNetLite by SGD and report: {what}. Paths are relative to the "
         "current folder.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    add, n = parser.add_argument, "N"
-    add("--steps", type=whole_number(1, MAX_STEPS), metavar=n, help="SGD updates, 1 to 10,000,000")
-    add(
-        "--batch-size", type=whole_number(1), metavar=n, help="images an update, 1 to all there are"
-    )
-    add("--lr", type=learning_rate, help="learning rate, above 0 and at most 1e+10")
-    add("--seed", type=whole_number(0, MAX_SEED), metavar=n, help="seed, 0 to 4,294,967,295")
-    add("--train", metavar="FILE", help="training images: a pickle of an (N, 15, 15) array")
-    add("--test", metavar="FILE", help="test images: the same kind of file")
-    add("--out", metavar="FOLDER", help="folder for the results, replaced as a whole")
+    for flag, kind, metavar, words in FLAGS:
+        parser.add_argument(flag, type=kind, metavar=metavar, help=words)
     parser.set_defaults(**DEFAULTS)
     return parser.parse_args(argv)
 

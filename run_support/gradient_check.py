@@ -1,15 +1,11 @@
 """Gradients checked against central differences, for any function of arrays: generic,
 after CS231n's gradient_check.py; nothing here knows the network.
 
-central_difference(f, array, index) is d f / d array[index] by (f(w + h) - f(w - h)) / 2h,
-or None where f has a kink within the step (a pattern f gives, such as where each ReLU is
-on, changes). relative_error is |a - n| / max(|a|, |n|, floor). check(f, arrays, grads,
-rng) compares a sample of each array's entries; failure(result) says what went wrong.
-
-The floor: a sum of many terms, each rounded to about eps times itself, carries an error of
-about eps * total, so a difference of two sums over 2h one of about eps * total / h. Below
-rounding_floor(total) = eps * total / (h * MAX_ERROR), rounding alone could make an error of
-MAX_ERROR, so an error is measured on the floor's scale there.
+central_difference gives d f / d array[index] by (f(w + h) - f(w - h)) / 2h, or None where f
+has a kink within the step; relative_error is |a - n| / max(|a|, |n|, floor); check compares
+a sample of each array's entries, and failure says what went wrong. The floor: a difference
+of two sums of many terms, over 2h, carries a rounding error of about eps * total / h; below
+rounding_floor(total) that alone could be an error of MAX_ERROR (docs/backprop.md).
 """
 
 import numpy as np
@@ -60,21 +56,16 @@ def check(f, arrays, grads, rng):
     terms, pattern = f()
     floor, result = rounding_floor(float(np.sum(terms))), {}
     for name, grad in grads.items():
-        array = arrays[name]
+        array, errors = arrays[name], []
         entries = rng.choice(array.size, min(array.size, SAMPLE), replace=False)
-        errors = []
-        for i in entries:
-            index = np.unravel_index(i, array.shape)
+        for index in (np.unravel_index(i, array.shape) for i in entries):
             numeric = central_difference(f, array, index, pattern=pattern)
             if numeric is not None:
                 errors.append(relative_error(grad[index], numeric, floor))
-        result[name] = {
-            "shape": list(array.shape),
-            "entries": array.size,
-            "checked": len(errors),
-            "skipped": len(entries) - len(errors),
-            "max_relative_error": max(errors, default=0.0),
-        }
+        counts = {"entries": array.size, "checked": len(errors)}
+        counts["skipped"] = len(entries) - len(errors)
+        result[name] = {"shape": list(array.shape), **counts}
+        result[name]["max_relative_error"] = max(errors, default=0.0)
     return {"step": STEP, "floor": floor, "max_allowed": MAX_ERROR, "arrays": result}
 
 
@@ -85,10 +76,6 @@ def failure(result):
     if unchecked:
         return f"the gradient check could check no entry of {', '.join(unchecked)}"
     worst = max(arrays, key=lambda name: arrays[name]["max_relative_error"])
-    error = arrays[worst]["max_relative_error"]
-    if error > result["max_allowed"]:
-        return (
-            f"backprop disagrees with central differences: d{worst} has a relative error "
-            f"of {error:.2g}, more than {result['max_allowed']:g}"
-        )
-    return None
+    error, limit = arrays[worst]["max_relative_error"], result["max_allowed"]
+    said = f"d{worst} has a relative error of {error:.2g}, more than {limit:g}"
+    return f"backprop disagrees with central differences: {said}" if error > limit else None

@@ -127,7 +127,7 @@ SCALES = ("w_in, trained", "w_in, changed: trained - initial", "w_out, trained")
 SCALES += ("w_out, changed: trained - initial",)  # each row's colour scale
 
 
-def weights(params, initial, dead_units, steps):
+def weights(params, initial, dead_units):
     """The hidden units, numbered: unit p a column of four 15 x 15 tiles, row p of w_in
     (75, 225) and column p of w_out (225, 75), each trained and minus its initial value, each
     row on its own scale, symmetric around 0; dead_units (never firing) crossed out."""
@@ -202,7 +202,7 @@ def all_figures(folder, results, params, initial, inputs, outputs):
         figures = {
             "learning_curve.png": learning_curve(r["losses"], r["config"], r["smoothing_window"]),
             "test_pairs.png": test_pairs(inputs, outputs, r["test_loss_per_image"]),
-            "weights.png": weights(params, initial, r["dead_units"], r["config"]["steps"]),
+            "weights.png": weights(params, initial, r["dead_units"]),
             "layer_in_timing.png": layer_in_timing(r["timing"]),
         }
         for name, fig in figures.items():

@@ -1,16 +1,9 @@
-"""The results folder, replaced as one whole set of outputs.
-
-    with results_folder("results", names) as new:  # a fresh folder beside results/
-        ...                                         # the run writes each of names into new
-    # now results/ holds them
-
-The outputs go into a fresh folder beside --out (`.results-XXXXXXXX`, by mkdtemp), then into
-place by two renames: --out aside into the fresh folder, the new set to --out; the fresh
-folder, with the previous set, is then removed. A run that ends early (a failure, or a stop:
-command_line.ON_STOP) leaves the previous set, put back if it was aside, and removes what it
-made: its fresh folder, and the parents of --out it made if empty. It touches no other run's
-folder; of two runs into one folder, the last to finish leaves its set. As a whole folder is
-replaced, --out must be new or hold only these outputs. A kill -9 leaves its fresh folder.
+"""The results folder, replaced as one whole set: `with results_folder(out, names) as new:`
+the run writes its outputs into new, a fresh folder beside out (by mkdtemp); two renames then
+put out aside into the fresh folder and the new set in its place, and the fresh folder goes.
+A run that ends early (a failure; a stop, by command_line.ON_STOP) leaves the previous set
+and removes what it made, parents of out included. It touches no other run's folder; of two
+runs into one folder the last to finish leaves its set. A kill -9 leaves its fresh folder.
 """
 
 import contextlib
@@ -35,7 +28,8 @@ def results_folder(out, names):
         if others or not os.access(path, os.W_OK):
             what = f"holds {quoted(others[0])}, not an output" if others else "is not writable"
             raise InputError(f"--out {shown(out)}: {what}; name a new folder (it is replaced)")
-    missing, above, fresh, placed = [], os.path.dirname(path), None, False  # parents it makes
+    parent, fresh, placed = os.path.dirname(path), None, False
+    missing, above = [], parent  # the parents of out the run makes
     while not os.path.exists(above):
         missing.append(above)
         above = os.path.dirname(above)
@@ -54,14 +48,11 @@ def results_folder(out, names):
     ON_STOP.append(undo)
     try:
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fresh = tempfile.mkdtemp(
-                prefix=f".{os.path.basename(path)}-", dir=os.path.dirname(path)
-            )
+            os.makedirs(parent, exist_ok=True)
+            fresh = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}-", dir=parent)
         except OSError as e:
-            raise InputError(
-                f"--out {shown(out)}: cannot write there ({e.strerror or e})"
-            ) from None
+            why = e.strerror or e
+            raise InputError(f"--out {shown(out)}: cannot write there ({why})") from None
         os.mkdir(os.path.join(fresh, "new"))
         yield os.path.join(fresh, "new")
         _put_in_place(fresh, path, out)

@@ -1,13 +1,9 @@
-"""Timing a call as the run times Layer_in: per_call(fn), fn()'s seconds a call, by timeit.
-
-Generic: any function of no arguments. A first call warms up (caches, memory) and a second
-sizes the repeats, each calling fn for at least MIN_REPEAT_SECONDS, so that the clock's
-resolution does not matter; a call of SLOW_CALL or more needs no sizing and fewer repeats,
-nor a warm-up if the caller expects it to be that slow (it timed the same code before, on
-less data). The best repeat is the figure; the median against it tells how busy the machine
-was. The clock is the CPU time the process spends, so that waiting for a core on a busy
-machine is not charged (wall time where that clock is coarse: Windows; CLOCK_NAME says).
-"""
+"""per_call(fn): fn()'s seconds a call, by timeit, for any function of no arguments. A first
+call warms up and a second sizes the repeats to MIN_REPEAT_SECONDS each (the clock's
+resolution then does not matter); a call of SLOW_CALL or more needs no sizing, fewer repeats,
+and no warm-up if the caller expects it (it timed the same code on less data). The best repeat
+is the figure, the median against it how busy the machine was. The clock is the process's CPU
+time, which a wait for a core does not add to (wall time where it is coarse: CLOCK_NAME)."""
 
 import math
 import time

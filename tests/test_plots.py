@@ -90,7 +90,7 @@ def weights_case(seed=1):
 
 def test_each_units_tiles_are_its_row_of_w_in_and_its_column_of_w_out_and_their_changes():
     params, initial = weights_case()
-    fig = plots.weights(params, initial, [], 1000)
+    fig = plots.weights(params, initial, [])
     ax = fig.axes[0]
     [image] = ax.images
     w_in, w_out = params["w_in"], params["w_out"]
@@ -116,21 +116,21 @@ def test_each_units_tiles_are_its_row_of_w_in_and_its_column_of_w_out_and_their_
 def test_a_colour_scale_is_the_largest_magnitude_not_the_largest_value():
     params, initial = weights_case()
     params["w_in"][3, 5] = -9.0  # the largest magnitude, below 0
-    bar = plots.weights(params, initial, [], 10).axes[1]
+    bar = plots.weights(params, initial, []).axes[1]
     assert bar.get_xlim() == pytest.approx((-9.0, 9.0))
 
 
 def test_what_training_changed_is_trained_minus_initial():
     params, initial = weights_case()
     initial["w_in"] = params["w_in"] - 0.05  # every weight rose
-    image = plots.weights(params, initial, [], 10).axes[0].images[0].get_array()
+    image = plots.weights(params, initial, []).axes[0].images[0].get_array()
     assert tile(image, 4, 1, 0).min() > 0  # the change of unit 0: positive
 
 
 @pytest.mark.parametrize("dead", [[], [0], [3, 17, 74], list(range(75))])
 def test_a_dead_unit_is_crossed_out_over_its_own_w_in_tiles(dead):
     params, initial = weights_case()
-    fig = plots.weights(params, initial, dead, 10)
+    fig = plots.weights(params, initial, dead)
     corners = sorted(patch.get_xy() for patch in fig.axes[0].patches)
     expected = [(p % 25 * 16 - 0.5, p // 25 * (63 + plots.GAP) - 0.5) for p in dead]
     assert corners == sorted(expected)
