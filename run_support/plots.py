@@ -149,13 +149,10 @@ def weights(params, initial, dead_units):
     for p in dead_units:  # its w_in tiles, trained and changed
         corner = ((p % UNITS_PER_ROW) * (SIDE + 1) - 0.5, (p // UNITS_PER_ROW) * step - 0.5)
         ax.add_patch(Rectangle(corner, SIDE, 2 * SIDE + 1, fc="0.75", ec="k", hatch="xx", lw=0.5))
-    dead = (
-        f"; crossed out: {count(len(dead_units), 'unit')} that never fire"
-        if len(dead_units)
-        else ""
-    )
+    dead = f"; crossed out: {count(len(dead_units), 'unit')} that never fire"
     reads = "reads row p of w_in (red pixels raise it, blue lower it) and paints column p of w_out"
-    fig.suptitle(f"The {units} hidden units, numbered: unit p {reads}{dead}", fontsize=10)
+    title = f"The {units} hidden units, numbered: unit p {reads}"
+    fig.suptitle(title + (dead if len(dead_units) else ""), fontsize=10)
     return fig
 
 
