@@ -15,7 +15,7 @@ import stat
 
 import numpy as np
 
-from run_support.report import quoted, shown
+from run_support.report import count, quoted, shown
 from utils import SIDE
 
 MAX_FILE_BYTES = 256 * 2**20  # 256 MiB: the course's training file is 1.8 MB
@@ -90,16 +90,16 @@ def _prescan(data):
         ops, stored = [(op.name, arg, pos) for _, (op, arg, pos) in opcodes], 0  # memo slots
     except ValueError as e:
         raise ImageFileError(f"is not a readable pickle ({quoted(str(e))})") from None
-    for count, (name, arg, pos) in enumerate(ops):
-        if name not in OPCODES or count == MAX_OPCODES:
-            what = name if count < MAX_OPCODES else f"more than {MAX_OPCODES} opcodes"
+    for i, (name, arg, pos) in enumerate(ops):
+        if name not in OPCODES or i == MAX_OPCODES:
+            what = name if i < MAX_OPCODES else f"more than {MAX_OPCODES} opcodes"
             raise ImageFileError(f"uses {what}, which no pickled array needs; refused")
         slot, stores = stored if name == "MEMOIZE" else arg, name in ("BINPUT", "MEMOIZE")
         if (name == "BINGET" and slot >= stored) or (stores and slot > stored):
             raise ImageFileError(f"uses memo slot {slot}, while {stored} are stored")
         stored += stores and slot == stored
         if name == "STOP" and pos + 1 < len(data):
-            raise ImageFileError(f"has {len(data) - pos - 1:,} stray bytes after its end")
+            raise ImageFileError(f"has {count(len(data) - pos - 1, 'stray byte')} after its end")
     if sum(name == "BUILD" for name, _, _ in ops) > MAX_BUILDS:
         raise ImageFileError(f"sets more than {MAX_BUILDS} states (BUILD): an array's, a dtype's")
     if sum("UNICODE" in name and len(arg) > LONG_TEXT for name, arg, _ in ops) > 1:

@@ -168,8 +168,11 @@ def test_the_check_skips_entries_at_a_relu_kink_and_restores_every_entry():
     x = shipped()[:5]  # all inked: the check's batch starts with them
     params = utils.init(np.random.default_rng(3))
     params["b_in"][0, 7] = -(x @ params["w_in"].T)[2, 7]  # image 2 puts unit 7 exactly at 0
+    z_in = utils.forward_in_vector(x, params["w_in"], params["b_in"])
+    on = int(np.flatnonzero(z_in[2])[0])  # and, for a unit on, Layer_rec's exactly at 0
+    params["b_rec"][0, on] = -z_in[2, on]  # (w_rec is I: a_rec is z_in + b_rec)
     before = {k: v.copy() for k, v in params.items()}
     result = program.check_backprop(params, x, np.random.default_rng(0))
-    assert result["arrays"]["b_in"]["skipped"] >= 1 and result["arrays"]["b_in"]["checked"] >= 50
+    assert result["arrays"]["b_in"]["skipped"] >= 2 and result["arrays"]["b_in"]["checked"] >= 50
     assert gradient_check.failure(result) is None
     assert all(np.array_equal(params[k], before[k]) for k in params)

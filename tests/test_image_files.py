@@ -445,6 +445,7 @@ BROKEN = {
     "protocol 6": (b"\x80\x06N.", NOT_A_PICKLE),
     "a .npy file": (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}", NOT_A_PICKLE),
     "two objects": (pickle.dumps(images()) + pickle.dumps(images()), "stray bytes after its end"),
+    "one byte after the end": (pickle.dumps(images()) + b".", "has 1 stray byte after its end"),
     "a number": (pickle.dumps(7, protocol=4), "holds a int, not an array of images"),
     "a tuple": (pickle.dumps((1, 2), protocol=4), "holds a tuple, not an array of images"),
     "flat images": (pickle.dumps(images().reshape(3, 225)), "array of shape (3, 225); expected"),

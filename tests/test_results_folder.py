@@ -9,6 +9,7 @@ import pytest
 from conftest import contents
 
 from run_support import command_line
+from run_support import results_folder as folders
 from run_support.command_line import InputError, RunError
 from run_support.results_folder import results_folder
 
@@ -137,6 +138,23 @@ def test_of_two_runs_into_one_folder_at_once_the_last_leaves_its_whole_set(tmp_p
     assert sorted(found) == sorted(NAMES) and len({data.split()[0] for data in found.values()}) == 1
     assert sorted(done.values()) == [2, 4]  # one run had to move the other's set aside
     assert left(tmp_path) == ONE_SET
+
+
+def test_a_finished_run_leaves_the_folder_to_a_run_between_its_renames(tmp_path, monkeypatch):
+    """Another run moves the new set aside just after this one put it in place: this one, done,
+    puts no previous set back in the other's way."""
+    real = folders._put_in_place
+
+    def then_another(fresh, path, out):
+        real(fresh, path, out)
+        os.rename(path, tmp_path / "theirs")  # the other run's first rename
+
+    monkeypatch.setattr(folders, "_put_in_place", then_another)
+    write(previous(tmp_path / "results"))
+    assert contents(tmp_path / "theirs") == NEW and left(tmp_path) == [
+        "theirs",
+        *(f"theirs/{name}" for name in NAMES),
+    ]
 
 
 def test_a_run_never_touches_another_runs_fresh_folder(tmp_path):
