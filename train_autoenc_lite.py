@@ -231,7 +231,7 @@ def run(args):
         took["figures"] = timed(plots.all_figures, new, results, params, initial, *images)[1]
         took["total"] = time.perf_counter() - start
         with open(os.path.join(new, "results.json"), "w") as f:
-            json.dump(results, f, indent=1, allow_nan=False)  # NaN is no result
+            json.dump(results, f, indent=1)
         np.savez(os.path.join(new, "weights.npz"), **params)
     say(report.summary(results, args.out, OUTPUTS))
     if warning:

@@ -149,9 +149,7 @@ class _Unpickler(pickle.Unpickler):
         return _StandIn(lambda: real(np.ndarray, (0,), b"b"), state)
 
     def frombuffer(self, real, data=None, dtype=None, shape=(), *order):  # protocol 5's way
-        if type(data) not in (bytes, bytearray):
-            raise ImageFileError(f"calls _frombuffer on a {type(data).__name__}, not on bytes")
-        return real(data, _dtype(dtype), _sizes(shape), *order)  # a view: no copy
+        return real(data, _dtype(dtype), _sizes(shape), *order)  # a view of bytes: no copy
 
     def dtype(self, real, code=None, align=False, copy=True, *rest):
         if type(code) is not str or code not in NUMBER_TYPES:

@@ -68,7 +68,7 @@ def learning_curve(losses, config, window):
     few = len(losses) <= 50  # a short run: each point shown
     style = {"alpha": 0.9, "marker": "o", "markersize": 4} if few else {"alpha": 0.35}
     ax.plot(updates, losses, color="tab:blue", lw=0.8, label="loss of each update's batch", **style)
-    if window > 1 and len(losses) >= 2 * window:
+    if window > 1:
         mean = np.convolve(losses, np.ones(window) / window, mode="valid")
         centres = updates[window - 1 :] - (window - 1) / 2
         ax.plot(centres, mean, color="tab:blue", lw=2, label=f"mean over {window} updates")

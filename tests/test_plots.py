@@ -25,7 +25,7 @@ def tile(image, band_rows, row, column, band=0):
     return image[top : top + 15, column * 16 : column * 16 + 15]
 
 
-@pytest.mark.parametrize("steps", [1, 7, 60, 1000])
+@pytest.mark.parametrize("steps", [1, 7, 50, 51, 1000])
 def test_the_learning_curve_shows_each_loss_and_the_moving_mean(steps):
     losses = 400 * np.exp(-np.arange(steps) / 200) + 20 + np.arange(steps) % 3
     window = max(1, min(100, steps // 10))
@@ -35,7 +35,7 @@ def test_the_learning_curve_shows_each_loss_and_the_moving_mean(steps):
     assert line.get_xdata().tolist() == list(range(1, steps + 1))
     assert np.array_equal(line.get_ydata(), losses)
     assert (line.get_marker() == "o") == (steps <= 50)  # a short run: each point
-    assert len(mean) == (window > 1 and steps >= 2 * window)
+    assert len(mean) == (window > 1)
     if mean:
         assert mean[0].get_label() == f"mean over {window} updates"
         means = [losses[i : i + window].mean() for i in range(steps - window + 1)]
@@ -53,11 +53,11 @@ def test_a_learning_curve_with_a_loss_of_0_is_drawn_on_a_linear_axis():
     assert plots.learning_curve([1e-9] * 30, config, 3).axes[0].get_yscale() == "log"
 
 
-@pytest.mark.parametrize("n", [1, 3, 20, 45])
+@pytest.mark.parametrize("n", [1, 3, 20, 40, 41])
 def test_test_pairs_show_each_input_above_its_output_with_its_number_and_loss(n):
     rng = np.random.default_rng(n)
     inputs, outputs = rng.uniform(0, 255, (2, n, 15, 15))
-    losses = rng.uniform(0, 3, n)
+    losses = rng.permutation(n) * 0.37 + 0.01  # each label its own text
     fig = plots.test_pairs(inputs, outputs, losses)
     ax = fig.axes[0]
     [image] = ax.images
@@ -78,7 +78,9 @@ def test_test_pairs_show_each_input_above_its_output_with_its_number_and_loss(n)
     assert list(ax.get_yticks()) == sorted(ax.get_yticks())
     title = fig._suptitle.get_text()
     assert f"test loss {losses.sum():.2f} over all {n}" in title
-    assert (f"first {shown} of {n}" in title) == (n > shown)
+    assert title.startswith(
+        f"The first 40 of {n} test images" if n > 40 else f"The {n} test images"
+    )
 
 
 def weights_case(seed=1):
@@ -160,6 +162,7 @@ def test_the_timing_figure_shows_both_forms_and_each_speed_up_at_its_point(sizes
     speedups = [(n, 4e-4 * n / (3e-6 + 2e-7 * n)) for n in sizes]
     at = [(f"{s:.0f}x", (n, pytest.approx(s))) for n, s in speedups]
     assert [(t.get_text(), t.xy) for t in gains.texts] == at
+    assert gains.get_ylim()[0] == 0 and gains.get_ylim()[1] > 1.1 * max(s for _, s in speedups)
     assert "busy" not in gains.get_title() and "dips" not in gains.get_title()
 
 

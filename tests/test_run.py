@@ -157,6 +157,16 @@ def test_a_divergent_run_stops_in_one_line_and_leaves_the_previous_outputs(quick
     assert (tmp_path / "results" / "weights.npz").read_bytes() == b"previous"
 
 
+def test_a_test_loss_that_is_not_finite_stops_the_run(quick, tmp_path, capsys, monkeypatch):
+    """Weights finite after the last update can still overflow on the test images."""
+    real = program.evaluate
+    monkeypatch.setattr(program, "evaluate", lambda p, x: (real(p, x)[0], np.inf, real(p, x)[2]))
+    assert quick("--steps", 3, "--out", tmp_path / "r") == (1, None)
+    said = "training diverged: after the last update the test loss is inf with --lr 0.001"
+    assert capsys.readouterr().err == f"train_autoenc_lite.py: error: {said}; try --lr 0.0001\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_network_killed_by_a_large_lr_is_reported(quick, tmp_path, capsys):
     status, results = quick("--steps", 200, "--lr", 0.1, "--out", tmp_path / "r")
     err = capsys.readouterr().err

@@ -85,7 +85,8 @@ def test_a_bad_image_file_is_named_by_its_flag(tmp_path):
 
 
 def test_train_draws_batches_of_different_images_and_different_batches():
-    """One-hot images and y = 0 (no learning): the loss counts the distinct images."""
+    """Batches of 20 distinct images of 40, a new set each update; with w_out = 0 (y = 0, no
+    learning) and one-hot images, each image of a batch adds 1 to its loss."""
     x, params = np.eye(40, 225), utils.init(0)
     params["w_out"][:] = 0.0
     rng, seen = np.random.default_rng(0), []
@@ -93,7 +94,7 @@ def test_train_draws_batches_of_different_images_and_different_batches():
         choice=lambda *a, **k: seen.append(rng.choice(*a, **k)) or seen[-1]
     )
     losses = program.train(params, x, steps=200, batch_size=20, lr=0.001, rng=recorder)
-    assert np.all(losses == 20.0)  # 20 distinct images, each contributing 1
+    assert np.all(losses == 20.0) and all(len(set(batch.tolist())) == 20 for batch in seen)
     assert len({frozenset(batch.tolist()) for batch in seen}) > 190  # as sets of images
 
 
