@@ -135,12 +135,12 @@ class _Unpickler(pickle.Unpickler):
         return self.NDARRAY if step is None else lambda *args: step(self, real, *args)
 
     def reconstruct(self, real, *args):  # an empty array, its state to come
-        if args != (self.NDARRAY, (0,), b"b") or (type(args[1][0]), type(args[2])) != (int, bytes):
+        if args != (self.NDARRAY, (0,), b"b"):
             raise ImageFileError("calls _reconstruct with other than (numpy.ndarray, (0,), b'b')")
 
         def state(version, shape, dtype, fortran, data):  # as ndarray.__reduce__ gives it
             size = math.prod(_sizes(shape)) * _dtype(dtype).itemsize  # no allocation unless
-            if type(data) is not bytes or len(data) != size:  # the file holds the bytes
+            if len(data) != size:  # the file holds the bytes
                 raise ImageFileError(
                     f"gives an array of shape {str(shape)[:60]} no bytes of its size"
                 )
@@ -152,7 +152,7 @@ class _Unpickler(pickle.Unpickler):
         return real(data, _dtype(dtype), _sizes(shape), *order)  # a view of bytes: no copy
 
     def dtype(self, real, code=None, align=False, copy=True, *rest):
-        if type(code) is not str or code not in NUMBER_TYPES:
+        if code not in NUMBER_TYPES:
             what = quoted(code) if type(code) is str else f"a {type(code).__name__} for a type"
             raise ImageFileError(f"holds an array of {what}, not of numbers")
         if rest or align not in (False, 0) or copy not in (True, 1):  # copy off: NumPy's own
@@ -177,7 +177,7 @@ class _Unpickler(pickle.Unpickler):
 
 def _dtype(value):
     if type(value) is not _StandIn or not isinstance(value.real, np.dtype):
-        raise ImageFileError(f"gives a {type(value).__name__} where NumPy wants a dtype")
+        raise ImageFileError("gives NumPy no dtype where it wants one")
     return value.real
 
 

@@ -72,7 +72,7 @@ def test_check_samples_distinct_entries_of_each_array_or_all_of_a_small_one(monk
     f = lambda: ((arrays["big"].sum() + arrays["small"].sum()) ** 2, [])  # noqa: E731
     grads = {name: np.full(a.shape, 2 * 97.0) for name, a in arrays.items()}
     result = gradient_check.check(f, arrays, grads, np.random.default_rng(0))
-    assert [len(seen[(9, 10)]), len(set(seen[(9, 10)])), len(seen[(7,)])] == [8, 8, 7]
+    assert [len(seen[(9, 10)]), len(set(seen[(9, 10)])), len(set(seen[(7,)]))] == [8, 8, 7]
     big = result["arrays"]["big"]
     assert big.pop("max_relative_error") < 1e-9  # the gradient is right: rounding only
     assert big == {"shape": [9, 10], "entries": 90, "checked": 8, "skipped": 0}

@@ -5,6 +5,7 @@ is refused in one line without running anything, blocking, or taking memory or t
 import importlib.util
 import json
 import os
+import pathlib
 import pickle
 import pickletools
 import struct
@@ -313,6 +314,8 @@ def test_the_memo_is_stored_in_order_and_fetched_only_where_stored(tmp_path):
         assert message.endswith("holds a NoneType, not an array of images") == ok, message
     assert "uses memo slot 1, while 1 are stored" in refusal(b"\x80\x02Nq\x00h\x01.", tmp_path)
     assert "holds a tuple" in refusal(b"\x80\x02Nq\x00h\x00\x86.", tmp_path)  # fetched where stored
+    said = "uses memo slot 2, while 1 are stored"  # storing slot 0 again stores no new slot
+    assert said in refusal(b"\x80\x02Nq\x00q\x00q\x02.", tmp_path)
 
 
 @pytest.mark.parametrize("extra", [0, 1])
@@ -348,6 +351,18 @@ def test_a_file_holds_one_long_text_at_most(tmp_path):
         b"\x80\x02" + long + long + b"\x86.", tmp_path
     )
     assert "holds a tuple" in refusal(b"\x80\x02" + long + short + b"\x86.", tmp_path)
+
+
+def test_a_dtype_never_given_its_state_is_refused(tmp_path):
+    """Protocol 5's _frombuffer with a dtype whose BUILD was cut out (else NumPy reads the
+    bytes as float64)."""
+    data = pickle.dumps(np.zeros((1, 15, 15)), protocol=5)
+    ops = [(op.name, pos) for op, _, pos in pickletools.genops(data)]
+    mark = max(pos for name, pos in ops if name == "MARK")  # the dtype's state, up to its BUILD
+    build = next(pos for name, pos in ops if name == "BUILD")
+    cut = data[:mark] + data[build + 1 :]
+    cut = cut[:3] + struct.pack("<Q", len(cut) - 11) + cut[11:]  # the frame's new length
+    assert "gives NumPy no dtype where it wants one" in refusal(cut, tmp_path)
 
 
 def test_a_shape_is_plain_sizes_and_an_array_is_of_numbers(tmp_path):
@@ -410,6 +425,14 @@ def test_a_file_holds_max_images_at_most(n, tmp_path, monkeypatch):
         assert loaded(data, tmp_path).shape == (3, 15, 15)
     else:
         assert "N from 1 to 3" in refusal(data, tmp_path)
+
+
+def test_a_file_that_holds_more_than_its_size_says_is_refused_at_the_cap(tmp_path, monkeypatch):
+    """/proc/self/status says 0 bytes, as a file growing while it is read might."""
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("a file that holds more than its size says: Linux's /proc")
+    monkeypatch.setattr(image_files, "MAX_FILE_BYTES", 100)
+    assert "holds over 100 bytes, the most" in refusal(pathlib.Path("/proc/self/status"), tmp_path)
 
 
 def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):

@@ -165,6 +165,13 @@ def test_quoted_values_and_shown_paths_cannot_act_on_a_terminal():
     assert report.shown("a\x1b[2J\n.pickle") == repr("a\x1b[2J\n.pickle")
 
 
+def test_a_path_inside_the_current_folder_is_shown_from_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path / ".")
+    inside, outside = tmp_path / "a" / "b.pickle", tmp_path.parent / "c.pickle"
+    assert report.shown(inside) == "a/b.pickle" and report.shown(str(outside)) == str(outside)
+    assert report.shown("a/../b.pickle") == "a/../b.pickle"  # a relative path: as given
+
+
 def test_a_long_path_is_shown_by_its_two_ends():
     path = "/" + "d" * 300
     assert report.shown(path[: report.MAX_PATH]) == path[: report.MAX_PATH]  # at the limit

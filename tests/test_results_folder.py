@@ -194,10 +194,17 @@ def test_an_out_that_cannot_be_used_is_refused_before_any_work(make, out, said, 
     assert said.format(out=tmp_path / out) in str(caught.value) and left(tmp_path) == before
 
 
-def test_a_folder_without_write_permission_is_refused(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root writes everywhere")
-    (tmp_path / "locked").mkdir(mode=0o500)
-    with pytest.raises(InputError, match="is not writable"):
+def test_a_folder_without_write_permission_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "locked").mkdir(mode=0o500)  # and as root, who writes everywhere:
+    monkeypatch.setattr(os, "access", lambda path, mode: path != str(tmp_path / "locked"))
+    with pytest.raises(InputError, match="locked: is not writable; name a new folder"):
         with results_folder(tmp_path / "locked", NAMES):
-            pass
+            raise AssertionError("the block must not run")
+    assert os.access(tmp_path / "nothing", os.W_OK)  # the stand-in says yes elsewhere
+
+
+def test_a_link_to_a_folder_stays_and_the_folder_it_names_is_replaced(tmp_path):
+    previous(tmp_path / "real")
+    (tmp_path / "results").symlink_to(tmp_path / "real")
+    write(tmp_path / "results")
+    assert (tmp_path / "results").is_symlink() and contents(tmp_path / "real") == NEW
