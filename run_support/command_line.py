@@ -66,6 +66,13 @@ def learning_rate(text):
     return value
 
 
+def path(text):
+    """An argparse type: a path, which is not empty ('' would name the current folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path")
+    return text
+
+
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own message, on one line, without the usage
         printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
@@ -77,9 +84,9 @@ FLAGS = [  # flag, argparse type, metavar, help
     ("--batch-size", whole_number(1), "N", "images an update, 1 to all there are"),
     ("--lr", learning_rate, "LR", "learning rate, above 0 and at most 1e+10"),
     ("--seed", whole_number(0, MAX_SEED), "N", "seed, 0 to 4,294,967,295"),
-    ("--train", str, "FILE", "training images: a pickle of an (N, 15, 15) array"),
-    ("--test", str, "FILE", "test images: the same kind of file"),
-    ("--out", str, "FOLDER", "folder for the results, replaced as a whole"),
+    ("--train", path, "FILE", "training images: a pickle of an (N, 15, 15) array"),
+    ("--test", path, "FILE", "test images: the same kind of file"),
+    ("--out", path, "FOLDER", "folder for the results, replaced as a whole"),
 ]
 
 

@@ -79,6 +79,9 @@ BAD_FLAGS = {
     "a flag unknown": (["--epochs", "3"], "unrecognized arguments: --epochs 3"),
     "a value with a newline": (["--epochs", "3\n\x1b[2J"], "3\\n\\x1b[2J"),
     "a value missing": (["--steps"], "argument --steps: expected one argument"),
+    "an empty --out": (["--out", ""], "argument --out: an empty path"),
+    "an empty --train": (["--train", ""], "argument --train: an empty path"),
+    "an empty --test": (["--test", ""], "argument --test: an empty path"),
 }
 
 
