@@ -71,6 +71,30 @@ def contents(folder):
     return {p.name: p.read_bytes() for p in pathlib.Path(folder).iterdir()}
 
 
+class Exit(BaseException):
+    """What os._exit raises under the `stopping` fixture, so that a stop ends the test."""
+
+
+@pytest.fixture
+def stopping(monkeypatch):
+    """The run's stop handler on SIGINT and SIGTERM in this process, its os._exit raising Exit
+    (pytest.raises(Exit) sees the status); the handlers before put back afterwards."""
+    if os.name != "posix":
+        pytest.skip("POSIX signals")
+    import signal
+
+    from run_support import command_line
+
+    def exit_raising(status):
+        raise Exit(status)
+
+    monkeypatch.setattr(os, "_exit", exit_raising)
+    handlers = {s: signal.signal(s, command_line._stop) for s in command_line.STOP_SIGNALS}
+    yield Exit
+    for s, handler in handlers.items():
+        signal.signal(s, handler)
+
+
 @pytest.fixture
 def quick(monkeypatch):
     """program.main in this process, with Layer_in timed at two batch sizes, 10 entries an

@@ -195,12 +195,7 @@ def test_a_closed_stdout_ends_the_run_quietly_and_matplotlib_cleans_up(tmp_path)
     assert os.listdir(tmp_path / "work") == [] and os.listdir(tmp_path / "tmp") == []
 
 
-class Exit(BaseException):
-    """What os._exit raises here, so that a stop ends the test, not pytest."""
-
-
-@posix
-def test_a_stop_while_the_run_undoes_is_ignored(monkeypatch, capfd):
+def test_a_stop_while_the_run_undoes_is_ignored(monkeypatch, capfd, stopping):
     undone = []
 
     def undo():  # a second stop, mid-undo: ignored
@@ -208,14 +203,8 @@ def test_a_stop_while_the_run_undoes_is_ignored(monkeypatch, capfd):
         os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(command_line, "ON_STOP", [undo])
-    monkeypatch.setattr(os, "_exit", lambda status: (_ for _ in ()).throw(Exit(status)))
-    handlers = {s: signal.signal(s, command_line._stop) for s in command_line.STOP_SIGNALS}
-    try:
-        with pytest.raises(Exit) as stopped:
-            os.kill(os.getpid(), signal.SIGTERM)  # handled at the next bytecode: here
-    finally:
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
+    with pytest.raises(stopping) as stopped:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled at the next bytecode: here
     assert stopped.value.args == (143,) and undone == [1]
     assert capfd.readouterr().err == "train_autoenc_lite.py: stopped by SIGTERM\n"
 

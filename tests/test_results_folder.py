@@ -76,14 +76,9 @@ def test_a_rename_that_fails_leaves_the_previous_set(failing, tmp_path, monkeypa
     assert contents(folder) == PREVIOUS and left(tmp_path) == ONE_SET
 
 
-class Exit(BaseException):
-    """What os._exit raises here, so that the stop handler ends the test, not pytest."""
-
-
-@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("renamed", [0, 1, 2])
 def test_a_stop_before_between_or_after_the_renames_leaves_one_whole_set(
-    renamed, tmp_path, monkeypatch
+    renamed, tmp_path, monkeypatch, stopping
 ):
     """SIGTERM once `renamed` of the two renames are done: the stop handler undoes, exits."""
     folder, real, calls = previous(tmp_path / "results"), os.rename, []
@@ -94,23 +89,14 @@ def test_a_stop_before_between_or_after_the_renames_leaves_one_whole_set(
         if len(calls) == renamed:
             os.kill(os.getpid(), signal.SIGTERM)  # handled at the next bytecode: here
 
-    def stopped(status):
-        raise Exit(status)
-
     monkeypatch.setattr(os, "rename", rename)
-    monkeypatch.setattr(os, "_exit", stopped)
-    handlers = {s: signal.signal(s, command_line._stop) for s in command_line.STOP_SIGNALS}
-    try:
-        with pytest.raises(Exit) as exit:
-            with results_folder(folder, NAMES) as new:
-                for name in NAMES:
-                    with open(os.path.join(new, name), "wb") as f:
-                        f.write(f"new {name}".encode())
-                if renamed == 0:  # while the run writes its outputs
-                    os.kill(os.getpid(), signal.SIGTERM)
-    finally:
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
+    with pytest.raises(stopping) as exit:
+        with results_folder(folder, NAMES) as new:
+            for name in NAMES:
+                with open(os.path.join(new, name), "wb") as f:
+                    f.write(f"new {name}".encode())
+            if renamed == 0:  # while the run writes its outputs
+                os.kill(os.getpid(), signal.SIGTERM)
     assert exit.value.args == (143,) and command_line.ON_STOP == []
     assert contents(folder) == (PREVIOUS if renamed < 2 else NEW) and left(tmp_path) == ONE_SET
 
