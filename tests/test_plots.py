@@ -108,6 +108,8 @@ def test_each_units_tiles_are_its_row_of_w_in_and_its_column_of_w_out_and_their_
         x, y = labels(ax)[str(p)]
         assert x == column * 16 + 7 and y < band * (63 + plots.GAP)  # its number above its tiles
     assert image.get_clim() == (-1, 1)  # each row in units of its own limit
+    rows = [t.get_text() for t in ax.get_yticklabels()]  # each row named for what it shows
+    assert rows == ["w_in", "changed", "w_out", "changed"] * 3
     fig.draw_without_rendering()  # the tick labels are made when drawn
     for bar, limit, name in zip(fig.axes[1:], limits, plots.SCALES):
         assert bar.get_xlim() == pytest.approx((-limit, limit)) and bar.get_title() == name
