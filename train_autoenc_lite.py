@@ -209,8 +209,7 @@ def run(args):
         warning = baselines.no_better_than_black(
             y_test, x_test, test_loss, base["zeros"], losses, likely_lr(args.lr)
         )
-        shipped = (command_line.DEFAULTS["train"], command_line.DEFAULTS["test"])
-        config = {k: os.path.basename(v) if v in shipped else v for k, v in vars(args).items()}
+        config = {k: report.SHIPPED.get(v, v) for k, v in vars(args).items()}
         z_in = utils.forward_in_vector(x_train, params["w_in"], params["b_in"])
         results = {  # the image files as given, the shipped ones by their own names
             "config": config,

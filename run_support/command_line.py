@@ -14,13 +14,11 @@ import re
 import signal
 import sys
 
-from run_support.report import quoted
+from run_support.report import SHIPPED, quoted
 
 PROGRAM = "train_autoenc_lite.py"
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project folder
 DEFAULTS = {"steps": 1000, "batch_size": 20, "lr": 0.001, "seed": 0, "out": "results"}
-DEFAULTS["train"] = os.path.join(HERE, "images_train.pickle")  # the shipped image files
-DEFAULTS["test"] = os.path.join(HERE, "images_test.pickle")
+DEFAULTS["train"], DEFAULTS["test"] = SHIPPED  # the shipped image files, beside the script
 MAX_STEPS, MAX_SEED, MAX_LR = 10_000_000, 2**32 - 1, 1e10
 MAX_DIGITS = 20  # a whole number longer than this is out of every range, and never converted
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -96,11 +94,13 @@ def parse_args(argv=None):
     parser = OneLineParser(
         prog=PROGRAM,
         description=f"Train AutoEncNetLite by SGD and report: {what}. Paths are relative to the "
-        "current folder.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "current folder; the shipped image files are found beside the script.",
     )
+    parser.color = False  # Python 3.14's argparse colours help if FORCE_COLOR says so
     for flag, kind, metavar, words in FLAGS:
-        parser.add_argument(flag, type=kind, metavar=metavar, help=words)
+        default = DEFAULTS[flag[2:].replace("-", "_")]
+        default = SHIPPED.get(default, default)  # the shipped files by their names
+        parser.add_argument(flag, type=kind, metavar=metavar, help=f"{words} (default: {default})")
     parser.set_defaults(**DEFAULTS)
     return parser.parse_args(argv)
 

@@ -38,10 +38,12 @@ def load_images(path):
     try:
         data = _read(path)
         _prescan(data)
-        made = _Unpickler(io.BytesIO(data)).load()
-        array = made.real if type(made) is _StandIn else made
+        array = _Unpickler(data).load()
+        if type(array) is _StandIn:  # never given a state: what NumPy makes without one
+            array = array.real if array.real is not None else array.make()
         if type(array) is not np.ndarray:
-            raise ImageFileError(f"holds a {type(made).__name__}, not an array of images")
+            what = "dtype" if isinstance(array, np.dtype) else type(array).__name__  # any NumPy's
+            raise ImageFileError(f"holds a {what}, not an array of images")
         if array.shape[1:] != (SIDE, SIDE) or not 1 <= len(array) <= MAX_IMAGES:
             expected = f"expected (N, 15, 15) images, N from 1 to {MAX_IMAGES:,}"
             raise ImageFileError(f"holds an array of shape {str(array.shape)[:60]}; {expected}")
@@ -82,7 +84,8 @@ def _read(path):
 
 def _prescan(data):
     """Only opcodes an array needs, few; memo slots stored in order, fetched where stored
-    (pickle trusts a memo index: 9 bytes can take it 4 GB); one long text at most."""
+    (pickle trusts a memo index: 9 bytes can take it 4 GB); one long text at most; frames
+    that pickle reads as genops does."""
     if len(data) < 2 or data[:1] != pickle.PROTO or not 2 <= data[1] <= 5:
         raise ImageFileError(f"is not a pickle of protocol 2 to 5 (it starts {quoted(data[:8])})")
     try:  # genops: cut short, a byte that is no opcode, text that is not UTF-8
@@ -100,6 +103,14 @@ def _prescan(data):
         stored += stores and slot == stored
         if name == "STOP" and pos + 1 < len(data):
             raise ImageFileError(f"has {count(len(data) - pos - 1, 'stray byte')} after its end")
+    # pickle reads a frame whole and drops what is left of it where an opcode goes on past its
+    # end (genops reads on): a frame must start after the one before and end at an opcode
+    starts, frame_end = {pos for _, _, pos in ops} | {len(data)}, 0
+    for _, length, pos in (op for op in ops if op[0] == "FRAME"):
+        if pos < frame_end or pos + 9 + length not in starts:
+            where = f"at byte {pos:,} that does not end where an opcode begins"
+            raise ImageFileError(f"has a frame {where}; pickle would read it otherwise")
+        frame_end = pos + 9 + length
     if sum(name == "BUILD" for name, _, _ in ops) > MAX_BUILDS:
         raise ImageFileError(f"sets more than {MAX_BUILDS} states (BUILD): an array's, a dtype's")
     if sum("UNICODE" in name and len(arg) > LONG_TEXT for name, arg, _ in ops) > 1:
@@ -107,23 +118,33 @@ def _prescan(data):
 
 
 class _StandIn:
-    """A dtype or an array for the file, made real by NumPy when BUILD gives a checked state."""
+    """A dtype or an array for the file (`what`): real, or made real by NumPy when BUILD
+    gives it a state that `check` passes; once, and before anything uses it."""
 
-    __slots__ = ("make", "check", "real")
+    __slots__ = ("what", "make", "check", "real")
 
-    def __init__(self, make, check):
-        self.make, self.check, self.real = make, check, None
+    def __init__(self, what, make=None, check=None, real=None):
+        self.what, self.make, self.check, self.real = what, make, check, real
 
     def __setstate__(self, state):
+        if self.real is not None:
+            raise ImageFileError(f"sets the state of a {self.what} twice")
+        checked = self.check(*state) if type(state) is tuple else None
+        if checked is None:
+            raise ImageFileError(f"gives a {self.what} a state NumPy never writes")
         real = self.make()
-        real.__setstate__(self.check(*state))
+        real.__setstate__(checked)
         self.real = real
 
 
 class _Unpickler(pickle.Unpickler):
-    """pickle's, knowing only STEPS: each a method given NumPy's own function. One a file."""
+    """pickle's, knowing only STEPS: each a function given NumPy's own. One a file; what its
+    steps count is in `seen`, so that no step refers back to the unpickler (a cycle would keep
+    the file's objects until a full garbage collection)."""
 
-    NDARRAY, long_encodes = object(), 0  # for numpy.ndarray (_reconstruct's); long texts encoded
+    def __init__(self, data):
+        super().__init__(io.BytesIO(data))
+        self.seen = {"long encodes": 0}
 
     def find_class(self, module, name):
         if (module, name) not in STEPS:
@@ -131,48 +152,66 @@ class _Unpickler(pickle.Unpickler):
             raise ImageFileError(f"asks for {name}, which no array of images needs; refused")
         real = super().find_class(module, name)  # NumPy's own; or, if this NumPy lacks it
         # (NumPy 1.26 has no numpy._core), the ImportError pickle.load would raise too
-        step = STEPS[(module, name)]
-        return self.NDARRAY if step is None else lambda *args: step(self, real, *args)
+        step, seen = STEPS[(module, name)], self.seen
+        return NDARRAY if step is None else lambda *args: step(seen, real, *args)
 
-    def reconstruct(self, real, *args):  # an empty array, its state to come
-        if args != (self.NDARRAY, (0,), b"b"):
-            raise ImageFileError("calls _reconstruct with other than (numpy.ndarray, (0,), b'b')")
 
-        def state(version, shape, dtype, fortran, data):  # as ndarray.__reduce__ gives it
-            size = math.prod(_sizes(shape)) * _dtype(dtype).itemsize  # no allocation unless
-            if len(data) != size:  # the file holds the bytes
-                raise ImageFileError(
-                    f"gives an array of shape {str(shape)[:60]} no bytes of its size"
-                )
-            return version, shape, dtype.real, fortran, data
+NDARRAY = object()  # numpy.ndarray, as the file names it for _reconstruct
+ORDERS = ("C", "F", "K", "A")
+DTYPE_STATE = (3, "<", None, None, None, -1, -1, 0)  # NumPy's for a number type
 
-        return _StandIn(lambda: real(np.ndarray, (0,), b"b"), state)
 
-    def frombuffer(self, real, data=None, dtype=None, shape=(), *order):  # protocol 5's way
-        return real(data, _dtype(dtype), _sizes(shape), *order)  # a view of bytes: no copy
+def _reconstruct(seen, real, *args):  # an empty array, its state to come
+    cls, shape, code = args if len(args) == 3 else (None, None, None)
+    if not (cls is NDARRAY and _sizes(shape, strict=False) == (0,) and _is(code, b"b")):
+        raise ImageFileError("calls _reconstruct with other than (numpy.ndarray, (0,), b'b')")
 
-    def dtype(self, real, code=None, align=False, copy=True, *rest):
-        if code not in NUMBER_TYPES:
-            what = quoted(code) if type(code) is str else f"a {type(code).__name__} for a type"
-            raise ImageFileError(f"holds an array of {what}, not of numbers")
-        if rest or align not in (False, 0) or copy not in (True, 1):  # copy off: NumPy's own
-            raise ImageFileError(f"calls numpy.dtype({code!r}) with other than align off, copy on")
-        orders = [("|",)] if code.endswith("1") else [("<",), (">",)]  # as NumPy writes
+    def state(version=None, shape=None, dtype=None, fortran=None, data=None, *rest):
+        if rest or not (_is(version, 1) and type(fortran) is bool and type(data) is bytes):
+            return None  # as ndarray.__reduce__ gives it, or not at all
+        _holds(data, _sizes(shape), _dtype(dtype))
+        return version, shape, dtype.real, fortran, data
 
-        def state(*s):  # the one state NumPy writes for a plain number type
-            if s[1:2] not in orders or s[:1] + s[2:] != (3, None, None, None, -1, -1, 0):
-                raise ImageFileError(f"gives numpy.dtype({code!r}) a state NumPy never writes")
-            return s
+    return _StandIn("numpy.ndarray", lambda: real(np.ndarray, (0,), b"b"), state)
 
-        return _StandIn(lambda: real(code, align, copy), state)
 
-    def encode(self, real, *args):  # protocol 2 writes bytes as latin-1 text
-        if len(args) != 2 or type(args[0]) is not str or args[1] not in ("latin1", "latin-1"):
-            raise ImageFileError("calls _codecs.encode other than on a text, to latin-1")
-        self.long_encodes += len(args[0]) > LONG_TEXT
-        if self.long_encodes > 1:
-            raise ImageFileError(f"encodes texts of over {LONG_TEXT} characters more than once")
-        return args[0].encode("latin-1")
+def _frombuffer(seen, real, data=None, dtype=None, shape=None, order=None, *axis_order):
+    """Protocol 5's way: NumPy's view of the file's bytes, no copy; the array is done."""
+    if type(data) not in (bytes, bytearray) or type(order) is not str or order not in ORDERS:
+        raise ImageFileError("calls _frombuffer with other than bytes and an order C, F, K or A")
+    _holds(data, _sizes(shape), _dtype(dtype))
+    axes = [a if a is None else _sizes(a) for a in axis_order]  # NumPy 2.x's, for order K
+    return _StandIn("numpy.ndarray", real=real(data, dtype.real, shape, order, *axes))
+
+
+def _numpy_dtype(seen, real, code=None, align=False, copy=False, *rest):  # NumPy's defaults
+    if type(code) is not str or code not in NUMBER_TYPES:
+        what = quoted(code) if type(code) is str else f"a {type(code).__name__} for a type"
+        raise ImageFileError(f"holds an array of {what}, not of numbers")
+    if rest or align is not False or copy is not True:  # copy off: NumPy's own, shared dtype
+        raise ImageFileError(f"calls numpy.dtype({code!r}) with other than align off, copy on")
+    orders = ("|",) if code.endswith("1") else ("<", ">")  # as NumPy writes them
+    states = [(*DTYPE_STATE[:1], order, *DTYPE_STATE[2:]) for order in orders]
+
+    def state(*s):  # the one state NumPy writes for a plain number type, or None
+        right = any(len(s) == len(t) and all(map(_is, s, t)) for t in states)
+        return s if right else None
+
+    return _StandIn("numpy.dtype", lambda: real(code, align, copy), state)
+
+
+def _encode(seen, real, *args):  # protocol 2 writes bytes as latin-1 text
+    if len(args) != 2 or type(args[0]) is not str or not _is(args[1], "latin1", "latin-1"):
+        raise ImageFileError("calls _codecs.encode other than on a text, to latin-1")
+    seen["long encodes"] += len(args[0]) > LONG_TEXT
+    if seen["long encodes"] > 1:
+        raise ImageFileError(f"encodes texts of over {LONG_TEXT} characters more than once")
+    return args[0].encode("latin-1")
+
+
+def _is(value, *choices):
+    """value is one of choices, and of its very type (False is no 0, bytearray no bytes)."""
+    return any(type(value) is type(c) and value == c for c in choices)
 
 
 def _dtype(value):
@@ -181,18 +220,36 @@ def _dtype(value):
     return value.real
 
 
-def _sizes(shape):
-    if type(shape) is not tuple or any(type(n) is not int or n < 0 for n in shape):
-        raise ImageFileError(f"gives a shape that is not a tuple of sizes: {quoted(repr(shape))}")
-    return shape
+def _sizes(shape, strict=True):
+    """shape, if a tuple of sizes (plain whole numbers from 0); else ImageFileError, or None.
+    The refusal quotes no part of it: a tuple of tuples shared through the memo doubles its
+    text at each level."""
+    if type(shape) is not tuple:
+        what = f"a {type(shape).__name__}"
+    else:
+        bad = [n for n in shape if type(n) is not int or n < 0][:1]
+        if not bad:
+            return shape
+        what = f"{bad[0]:,}" if type(bad[0]) is int else f"a {type(bad[0]).__name__}"
+        what += " among its sizes"
+    if strict:
+        raise ImageFileError(f"gives a shape that is not a tuple of sizes: {what}")
+    return None
+
+
+def _holds(data, shape, dtype):
+    """ImageFileError unless data holds exactly the bytes of an array of shape and dtype,
+    checked before NumPy allocates anything."""
+    if len(data) != math.prod(shape) * dtype.itemsize:
+        raise ImageFileError(f"gives an array of shape {shape} no bytes of its size")
 
 
 STEPS = {  # the names a pickled array needs, under NumPy 1.x's and 2.x's module names
     ("numpy", "ndarray"): None,
-    ("numpy", "dtype"): _Unpickler.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): _Unpickler.reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _Unpickler.reconstruct,
-    ("numpy.core.numeric", "_frombuffer"): _Unpickler.frombuffer,
-    ("numpy._core.numeric", "_frombuffer"): _Unpickler.frombuffer,
-    ("_codecs", "encode"): _Unpickler.encode,
+    ("numpy", "dtype"): _numpy_dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("_codecs", "encode"): _encode,
 }

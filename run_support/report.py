@@ -33,12 +33,15 @@ def quoted(text, limit=MAX_QUOTED):
     return repr(text[:limit]) + (f"... ({len(text):,} in all)" if len(text) > limit else "")
 
 
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED = {os.path.join(PROJECT, n): n for n in ("images_train.pickle", "images_test.pickle")}
+
+
 def shown(path):
-    """A path as the user would write it: relative to the current folder when inside it,
-    escaped if a terminal would act on it, and only its two ends if it is long."""
+    """A path as the user gave it, a shipped image file by its own name (not this machine's
+    folders): escaped if a terminal would act on it, and only its two ends if it is long."""
     text = os.fsdecode(path)
-    relative = os.path.relpath(text) if os.path.isabs(text) else text
-    text = text if relative.startswith("..") else relative
+    text = SHIPPED.get(text, text)
     if len(text) > MAX_PATH:
         text = f"{text[: MAX_PATH // 2 - 2]}...{text[-(MAX_PATH // 2 - 1) :]}"
     return text if text.isprintable() else repr(text)

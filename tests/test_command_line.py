@@ -23,22 +23,30 @@ def flags(*argv):
     return command_line.parse_args([str(a) for a in argv])
 
 
-def test_help_gives_every_flag_its_range_and_default(capsys):
+@pytest.mark.parametrize("columns", ["30", "80", "250"])
+def test_help_gives_every_flag_its_range_and_default(columns, capsys, monkeypatch):
+    """Whole at any terminal width, in no colour whatever the environment asks, and naming the
+    shipped files by their names: nothing of the folder the project is in."""
+    for name, value in [("COLUMNS", columns), ("FORCE_COLOR", "1"), ("PYTHON_COLORS", "1")]:
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("NO_COLOR", raising=False)
     with pytest.raises(SystemExit) as ended:
         program.main(["-h"])
-    out = " ".join(capsys.readouterr().out.split())  # one line, however argparse wraps
+    said = capsys.readouterr().out
+    out = " ".join(said.split())  # one line, however argparse wraps
     assert ended.value.code == 0 and "(default: False)" not in out and "(default: None)" not in out
     for flag, limits, default in [
         ("--steps N", "1 to 10,000,000", "1000"),
         ("--batch-size N", "1 to all there are", "20"),
         ("--lr LR", "above 0 and at most 1e+10", "0.001"),
         ("--seed N", "0 to 4,294,967,295", "0"),
-        ("--train FILE", "(N, 15, 15) array", str(ROOT / "images_train.pickle")),
-        ("--test FILE", "the same kind of file", str(ROOT / "images_test.pickle")),
+        ("--train FILE", "(N, 15, 15) array", "images_train.pickle"),
+        ("--test FILE", "the same kind of file", "images_test.pickle"),
         ("--out FOLDER", "replaced as a whole", "results"),
     ]:
         assert f"{flag} " in out and limits in out and f"(default: {default})" in out
-    assert "relative to the current folder" in out
+    assert "relative to the current folder; the shipped image files are found beside" in out
+    assert str(ROOT) not in said and os.sep + "images_" not in said and "\x1b" not in said
 
 
 @pytest.mark.parametrize(
@@ -129,7 +137,7 @@ def start(*args, cwd, env=None):
     """The program on 5 training images, batches of 5, as a user starts it: its timing takes
     no time (it runs to 5 images), so the moments it reaches come at once."""
     few = cwd.parent / f"{cwd.name}-few.pickle"
-    few.write_bytes(pickle.dumps(image_files.load_images(TRAIN_FILE)[:5]))
+    few.write_bytes(pickle.dumps(image_files.load_images(TRAIN_FILE)[:5], protocol=4))
     env = {**{k: v for k, v in os.environ.items() if k != "MPLBACKEND"}, **(env or {})}
     return subprocess.Popen(
         [sys.executable, SCRIPT, "--train", str(few), "--batch-size", "5", *args],

@@ -2,7 +2,9 @@
 them (and what it refuses is refused); each hostile kind of file, at the edge of its bound,
 is refused in one line without running anything, blocking, or taking memory or time."""
 
+import gc
 import importlib.util
+import io
 import json
 import os
 import pathlib
@@ -12,6 +14,7 @@ import struct
 import subprocess
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -155,9 +158,9 @@ def test_pixel_values_may_span_0_to_255_and_not_a_hair_more(low, high, ok, tmp_p
     array = np.full((2, 15, 15), 100.0)
     array[0, 0, 0], array[1, 1, 1] = low, high
     if ok:
-        assert np.array_equal(loaded(pickle.dumps(array), tmp_path), array)
+        assert np.array_equal(loaded(pickle.dumps(array, protocol=4), tmp_path), array)
     else:
-        assert "not all in 0..255" in refusal(pickle.dumps(array), tmp_path)
+        assert "not all in 0..255" in refusal(pickle.dumps(array, protocol=4), tmp_path)
 
 
 # --------------------------------------------------------- hostile files: code
@@ -255,6 +258,21 @@ for path in sys.argv[2:]:
 print(json.dumps(found))
 """
 
+NUMERIC = "numpy._core.numeric" if np.__version__ >= "2" else "numpy.core.numeric"
+
+
+def frombuffer_of(data=b"C\x00", dtype=b"N", shape=b"K\x00\x85", order=b"X\x01\x00\x00\x00C"):
+    """A file that calls _frombuffer on what it is given: each argument as opcodes."""
+    head = b"\x80\x02c" + NUMERIC.encode() + b"\n_frombuffer\n("
+    return head + data + dtype + shape + order + b"tR."
+
+
+def tree(depth):
+    """A shape ((1,), (1,)), ...) `depth` levels deep in a few bytes: each level stored once in
+    the memo and fetched twice, so that its text doubles with each level."""
+    return b"K\x01\x85q\x00" + b"".join(b"h%c\x86q%c" % (k, k + 1) for k in range(depth))
+
+
 BIG = np.random.default_rng(0).integers(0, 256, (15_000, 15, 15))  # 27 MB as float64
 STORED_TEXT = b"\x80\x02" + text("a" * 8 * MB) + b"q\x00"  # 8 MB of text, in memo slot 0
 HUGE_SHAPE = b"J\xff\xff\xff\x7fJ\xff\xff\xff\x7fK\x0f"
@@ -276,6 +294,7 @@ FILES = {  # name: (the file, what it says: "" if it loads, how many times its s
         "holds a bytes",
         3,
     ),
+    "a shape of memo-shared tuples 26 deep": (frombuffer_of(shape=tree(26)), "a tuple among", 3),
     "9 bytes that take pickle 4 GB": (
         b"\x80\x04N" + pickle.LONG_BINPUT + struct.pack("<I", 2**28 - 1) + b".",
         "uses LONG_BINPUT",
@@ -373,9 +392,12 @@ def test_a_shape_is_plain_sizes_and_an_array_is_of_numbers(tmp_path):
         (swap(base, sizes, b"J\xff\xff\xff\xffK\x0fK\x0f"), "not a tuple of sizes"),  # negative
         (swap(base, sizes, b"\x88K\x0fK\x0f"), "not a tuple of sizes"),  # a bool for a size
         (swap(base, dtype, b"X\x02\x00\x00\x00O8"), f"holds an array of 'O8', {not_numbers}"),
-        (pickle.dumps(np.zeros((1, 15, 15), dtype=[("a", "f8")])), "uses EMPTY_DICT"),  # records
-        (pickle.dumps(np.full((1, 15, 15), "7")), f"holds an array of 'U1', {not_numbers}"),
-        (pickle.dumps(images() > 9), f"holds an array of 'b1', {not_numbers}"),
+        (
+            pickle.dumps(np.zeros((1, 15, 15), dtype=[("a", "f8")]), protocol=3),
+            "EMPTY_DICT",
+        ),  # records
+        (pickle.dumps(np.full((1, 15, 15), "7"), protocol=3), f"of 'U1', {not_numbers}"),
+        (pickle.dumps(images() > 9, protocol=5), f"holds an array of 'b1', {not_numbers}"),
         (swap(base, flags, b"\x89\x89\x87"), "other than align off, copy on"),  # copy off
         (swap(base, flags, b"\x88\x88\x87"), "other than align off, copy on"),  # align on
         (swap(base, state, b"J\xff\xff\xff\xffK\x10t"), never),  # flags that make objects
@@ -404,6 +426,18 @@ def test_a_fifo_a_device_and_a_folder_are_refused_without_blocking(tmp_path):
     assert done.stdout.splitlines() == [report.shown(p) + said for p in paths], done.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a FIFO")
+def test_a_file_swapped_for_a_fifo_between_the_check_and_the_read_is_refused(tmp_path, monkeypatch):
+    """What the path is when it is opened decides, not what it was when it was checked."""
+    regular, fifo = tmp_path / "images.pickle", tmp_path / "fifo"
+    regular.write_bytes(honest())
+    os.mkfifo(fifo)
+    real = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: real(regular if p == fifo else p, *a, **k))
+    said = "is a FIFO, a device or a socket, not a regular file of images"
+    assert refusal(fifo, tmp_path).endswith(said)
+
+
 @pytest.mark.parametrize("over", [0, 1])
 def test_the_size_cap_admits_a_file_of_its_size_and_not_one_byte_more(over, tmp_path, monkeypatch):
     data = honest()
@@ -420,7 +454,7 @@ def test_a_file_holds_max_images_at_most(n, tmp_path, monkeypatch):
     otherwise ask for eight times its size)."""
     assert image_files.MAX_IMAGES == image_files.MAX_FILE_BYTES // (15 * 15 * 8)
     monkeypatch.setattr(image_files, "MAX_IMAGES", 3)
-    data = pickle.dumps(images(n).astype("u1"))
+    data = pickle.dumps(images(n).astype("u1"), protocol=5)
     if n == 3:
         assert loaded(data, tmp_path).shape == (3, 15, 15)
     else:
@@ -467,20 +501,19 @@ BROKEN = {
     "protocol 1": (pickle.dumps(images(), protocol=1), NOT_A_PICKLE),
     "protocol 6": (b"\x80\x06N.", NOT_A_PICKLE),
     "a .npy file": (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}", NOT_A_PICKLE),
-    "two objects": (pickle.dumps(images()) + pickle.dumps(images()), "stray bytes after its end"),
-    "one byte after the end": (pickle.dumps(images()) + b".", "has 1 stray byte after its end"),
+    "two objects": (honest(protocol=4) * 2, "stray bytes after its end"),
+    "one byte after the end": (honest(protocol=5) + b".", "has 1 stray byte after its end"),
     "a number": (pickle.dumps(7, protocol=4), "holds a int, not an array of images"),
     "a tuple": (pickle.dumps((1, 2), protocol=4), "holds a tuple, not an array of images"),
-    "flat images": (pickle.dumps(images().reshape(3, 225)), "array of shape (3, 225); expected"),
+    "flat images": (pickle.dumps(images().reshape(3, 225), protocol=5), "shape (3, 225); expected"),
     "no images": (
-        pickle.dumps(np.zeros((0, 15, 15))),
+        pickle.dumps(np.zeros((0, 15, 15)), protocol=3),
         "shape (0, 15, 15); expected (N, 15, 15) images, N from 1 to 149,130",
     ),
-    "NaN": (pickle.dumps(np.full((1, 15, 15), np.nan)), "from nan to nan, not all in 0..255"),
-    "infinity": (pickle.dumps(np.full((2, 15, 15), np.inf)), "from inf to inf, not all in 0..255"),
-    "data too short": (
-        swap(pickle.dumps(images()), b"K\x03K\x0fK\x0f", b"K\x04K\x0fK\x0f"),
-        "no bytes of its size",
+    "NaN": (pickle.dumps(np.full((1, 15, 15), np.nan), protocol=4), "from nan to nan, not all in"),
+    "infinity": (
+        pickle.dumps(np.full((2, 15, 15), np.inf), protocol=5),
+        "from inf to inf, not all",
     ),
     "a stack empty": (b"\x80\x02\x85.", "UnpicklingError"),
     "not UTF-8": (b"\x80\x04\x8c\x02\xff\xfe.", "is not a readable pickle"),
@@ -530,3 +563,156 @@ def test_mutated_pickles_load_as_pickle_load_does_or_are_refused_in_one_line(tmp
             assert np.array_equal(got, pickle.loads(data).astype(np.float64))
             taken += 1
     assert taken > 15 and refused > 1000, (taken, refused)  # both ways are walked
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_data_that_is_not_the_size_of_its_shape_is_refused_alike_by_every_protocol(
+    protocol, tmp_path
+):
+    """Protocols 2 to 4 give the bytes to an array's state, 5 to _frombuffer: one check."""
+    data = pickle.dumps(images(3), protocol=protocol)
+    for n in (2, 4):
+        short = swap(data, b"K\x03K\x0fK\x0f", b"K%cK\x0fK\x0f" % n)
+        said = f"gives an array of shape ({n}, 15, 15) no bytes of its size"
+        assert refusal(short, tmp_path).endswith(said)
+    assert np.array_equal(loaded(data, tmp_path), images(3))
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_one_nan_or_infinity_among_numbers_is_refused(protocol, tmp_path):
+    for bad in (np.nan, np.inf, -0.5, 255.5):
+        pixels = images(4)
+        pixels[2, 7, 3] = bad
+        message = refusal(pickle.dumps(pixels, protocol=protocol), tmp_path)
+        assert "not all in 0..255" in message and f"{bad:g}" in message, message
+
+
+def test_reconstruct_is_given_exactly_what_numpy_writes_or_the_file_is_refused(tmp_path):
+    """Compared by identity and type, never by ==: False == 0, bytearray(b"b") == b"b"."""
+    data = honest(protocol=3)
+    said = "calls _reconstruct with other than (numpy.ndarray, (0,), b'b')"
+    for old, new in [
+        (b"cnumpy\nndarray\n", b"cnumpy\ndtype\n"),  # another class
+        (b"cnumpy\nndarray\n", b"N"),
+        (b"K\x00\x85q\x02", b"\x89\x85q\x02"),  # (False,)
+        (b"K\x00\x85q\x02", b"K\x00K\x00\x86q\x02"),  # (0, 0)
+        (b"C\x01bq\x03", b"\x96\x01\x00\x00\x00\x00\x00\x00\x00bq\x03"),  # bytearray
+        (b"C\x01bq\x03", b"C\x01cq\x03"),
+    ]:
+        assert said in refusal(swap(data, old, new), tmp_path), new
+    four = swap(swap(data, b"C\x01bq\x03\x87", b"C\x01bq\x03Nt"), b"q\x00c", b"q\x00(c")
+    assert said in refusal(four, tmp_path)  # a fourth argument
+    never = "gives a numpy.ndarray a state NumPy never writes"
+    one = honest(1, protocol=3)
+    for old, new in [
+        (b"q\x05(K\x01", b"q\x05(\x88"),  # version True, which == 1
+        (b"tq\x0cb\x89B", b"tq\x0cbK\x00B"),  # Fortran order 0, which == False
+        (b"b\x89B\x08\x07\x00\x00", b"b\x89\x96\x08\x07" + bytes(6)),  # bytes as a bytearray
+    ]:
+        assert refusal(swap(one, old, new), tmp_path).endswith(never), new
+    assert refusal(data[:-1] + b"\x85.", tmp_path).endswith("holds a tuple, not an array of images")
+
+
+def test_a_shape_is_a_tuple_of_plain_sizes_in_every_place_a_file_gives_one(tmp_path):
+    for shape, said in [
+        (b"\x88\x85", "a bool among its sizes"),
+        (b"J\xff\xff\xff\xff\x85", "-1 among its sizes"),
+        (b"K\x01", "not a tuple of sizes: a int"),
+        (tree(3), "a tuple among its sizes"),
+        (b"C\x01b\x85", "a bytes among its sizes"),
+    ]:
+        assert said in refusal(frombuffer_of(shape=shape), tmp_path), shape
+
+
+def test_frombuffer_takes_bytes_and_an_order_numpy_knows(tmp_path):
+    said = "calls _frombuffer with other than bytes and an order C, F, K or A"
+    long_order = b"X" + struct.pack("<I", 4000) + b"C" * 4000
+    for data, order in [(b"N", b"X\x01\x00\x00\x00C"), (b"C\x00", b"X\x01\x00\x00\x00c")]:
+        assert said in refusal(frombuffer_of(data=data, order=order), tmp_path)
+    message = refusal(frombuffer_of(order=long_order), tmp_path)
+    assert said in message and len(message) < 300
+    assert said in refusal(frombuffer_of(order=b""), tmp_path)  # an argument left out
+
+
+def test_a_dtype_is_made_as_numpy_writes_it_and_its_state_set_once_before_any_use(tmp_path):
+    base = honest(1, protocol=3)
+    flags, said = b"\x89\x88\x87", "with other than align off, copy on"
+    for new in (b"\x89\x86", b"K\x00K\x01\x87", b"\x89K\x01\x87"):
+        assert said in refusal(swap(base, flags, new), tmp_path), new  # copy left out: off
+    five = pickle.dumps(images(1), protocol=5)
+    ops = [(op.name, pos) for op, _, pos in pickletools.genops(five)]
+    build = next(pos for name, pos in ops if name == "BUILD")
+    memoized = sum(name == "MEMOIZE" for name, pos in ops if pos < build) - 1  # its state
+    again = five[: build + 1] + b"h%cb" % memoized + five[build + 1 :]  # set, then set again
+    again = again[:3] + struct.pack("<Q", len(again) - 11) + again[11:]  # the frame's length
+    assert "sets the state of a numpy.dtype twice" in refusal(again, tmp_path)
+    dtype_only = pickle.dumps(np.dtype("f8"), protocol=3)
+    assert refusal(dtype_only, tmp_path).endswith(": holds a dtype, not an array of images")
+
+
+def test_a_frame_must_end_where_an_opcode_begins(tmp_path):
+    """pickle reads a frame whole and, where an opcode runs past its end, drops the rest of it
+    and reads on after the frame: genops would see other opcodes than the unpickler runs. Here
+    genops sees NONE, BININT, SHORT_BINBYTES; pickle would run LONG_BINPUT 2**28 - 1 (4 GB)."""
+    bomb = pickle.LONG_BINPUT + struct.pack("<I", 2**28 - 1)
+    frame = b"\x95" + struct.pack("<Q", 4) + b"NJ\x00\x00"  # BININT's argument cut after 2
+    data = b"\x80\x04" + frame + b"\x00\x00C" + bytes([len(bomb)]) + bomb + b"."
+    seen = [op.name for op, _, _ in pickletools.genops(data)]
+    assert seen == ["PROTO", "FRAME", "NONE", "BININT", "SHORT_BINBYTES", "STOP"]
+    assert "has a frame at byte 2 that does not end where an opcode begins" in refusal(
+        data, tmp_path
+    )
+    honest5 = honest(1, protocol=5)
+    nested = honest5[:11] + b"\x95" + struct.pack("<Q", 0) + honest5[11:]  # a frame in a frame
+    nested = nested[:3] + struct.pack("<Q", len(nested) - 11) + nested[11:]
+    assert "has a frame at byte 11 that does not end" in refusal(nested, tmp_path)
+    at = [pos for _, _, pos in pickletools.genops(honest5)][3]  # the second opcode in the frame
+    first, second = (b"\x95" + struct.pack("<Q", n) for n in (at - 11, len(honest5) - at))
+    two = honest5[:2] + first + honest5[11:at] + second + honest5[at:]  # one after the other
+    assert np.array_equal(loaded(two, tmp_path), np.zeros((1, 15, 15)))
+
+
+def test_what_the_prescan_allows_of_mutated_frames_pickle_reads_the_same_strict_way(tmp_path):
+    """Differential: frames moved, resized, nested and cut in honest protocol 4 and 5 files.
+    Whatever the pre-scan allows, the strict pure-Python unpickler (which refuses a frame an
+    opcode runs past) reads alike, and the reader gives what pickle.load gives."""
+    rng, allowed, refused = np.random.default_rng(7), 0, 0
+    bases = [pickle.dumps(images(2).astype(t), protocol=p) for p in (4, 5) for t in ("u1", "f8")]
+    for _ in range(400):
+        data = bytearray(bases[rng.integers(len(bases))])
+        if rng.integers(2):  # the frame's length changed by a little
+            length = struct.unpack("<Q", data[3:11])[0] + int(rng.integers(-12, 13))
+            data[3:11] = struct.pack("<Q", max(length, 0))
+        else:  # a second frame opened somewhere in the first
+            at, length = int(rng.integers(11, 80)), int(rng.integers(0, 60))
+            data[at:at] = b"\x95" + struct.pack("<Q", length)
+        try:
+            image_files._prescan(bytes(data))
+        except ImageFileError as e:
+            assert "frame" in str(e) or "opcode" in str(e) or "readable" in str(e), str(e)
+            refused += 1
+            continue
+        allowed += 1
+        strict = pickle._Unpickler(io.BytesIO(bytes(data)))
+        strict.find_class = lambda module, name: {"encode": None}[name]  # runs nothing
+        with pytest.raises((KeyError, TypeError, pickle.UnpicklingError)) as caught:
+            strict.load()  # reaches its first global, or fails on the framing
+        assert not isinstance(caught.value, pickle.UnpicklingError), bytes(data[:60])
+    assert allowed > 20 and refused > 200, (allowed, refused)
+
+
+def test_a_load_gives_its_memory_back_as_it_returns(tmp_path):
+    """No cycle between the unpickler and what it made: without a garbage collection, only
+    the array is left once load_images returns."""
+    path = tmp_path / "images.pickle"
+    for protocol in (2, 3, 5):
+        path.write_bytes(pickle.dumps(images(2000), protocol=protocol))
+        gc.disable()
+        tracemalloc.start()
+        try:
+            array = load_images(path)
+            held = tracemalloc.get_traced_memory()[0] - array.nbytes
+        finally:
+            tracemalloc.stop()
+            gc.enable()
+        assert held < 256 * 2**10, (protocol, held)  # the file is 3.6 MB

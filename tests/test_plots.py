@@ -147,7 +147,8 @@ def timing_case(sizes, busy=(), vector=lambda n: 3e-6 + 2e-7 * n):
     rows = [{"batch_size": n, "steady": n not in busy} for n in sizes]
     for row, n in zip(rows, sizes):
         row.update(scalar={"best": 4e-4 * n}, vector={"best": vector(n)})
-    return {"clock": "CPU", "by_batch_size": rows, "difference_batch_size": sizes[-1]}
+    batch = sizes[len(sizes) // 2]  # the training batch: in the middle, not the largest
+    return {"clock": "CPU", "by_batch_size": rows, "difference_batch_size": batch}
 
 
 @pytest.mark.parametrize("sizes", [[1], [1, 2, 3], [1, 2, 5, 10, 20, 50, 100]])
@@ -158,7 +159,9 @@ def test_the_timing_figure_shows_both_forms_and_each_speed_up_at_its_point(sizes
     assert scalar.get_xdata() == pytest.approx(sizes)
     assert scalar.get_ydata() == pytest.approx([0.4 * n for n in sizes])
     assert vector.get_ydata() == pytest.approx([1e3 * (3e-6 + 2e-7 * n) for n in sizes])
-    assert list(batch.get_xdata()) == [sizes[-1]] * 2  # the training batch, dashed
+    trained = sizes[len(sizes) // 2]
+    assert list(batch.get_xdata()) == [trained] * 2 and batch.get_linestyle() == "--"
+    assert times.get_xlabel().endswith(f"dashed: the training batch, {trained}")
     assert times.get_xscale() == times.get_yscale() == "log"
     assert times.get_ylabel().startswith("CPU time")
     speedups = [(n, 4e-4 * n / (3e-6 + 2e-7 * n)) for n in sizes]

@@ -1,6 +1,8 @@
 """run_support/report.py: every column of every table the run prints, its headline and its
 verdicts, from made-up results whose every figure differs, and the helpers at their edges."""
 
+import os
+
 import pytest
 
 from run_support import report
@@ -107,27 +109,28 @@ def test_progress_rows_give_the_update_its_loss_and_the_mean():
 
 
 def summary_results(test_loss, pca=1.59):
-    losses = [400.0] * 100 + [30.0 + i / 10 for i in range(100)]  # first half apart from last
-    results = {"losses": losses, "smoothing_window": 100, "config": {"steps": 200}}
+    losses = [410.52] + [400.0] * 99 + [30.0 + i / 10 for i in range(100)]  # each part apart
+    results = {"losses": losses, "smoothing_window": 40, "config": {"steps": 200}}
     results |= {"test_loss": test_loss, "test_loss_per_image": [1.0] * 20}
     results["baselines"] = {"zeros": 409.16, "mean_image": 158.26, "pca": pca}
     seconds = {"layer_in_timing": 0.41, "gradient_check": 0.11, "training": 0.32}
-    seconds |= {"figures": 0.65, "total": 1.51}
+    seconds |= {"figures": 0.65, "total": 2.37}  # more than the parts: loading, testing
     return {**results, "seconds": seconds, "seconds_per_update": 0.0016}
 
 
 def test_the_summary_gives_the_final_losses_over_the_last_updates():
     text = report.summary(summary_results(29.04), "results", ("a.png", "b.json"))
     lines = text.splitlines()
-    mean_of_last = sum(30.0 + i / 10 for i in range(100)) / 100
+    mean_of_last = sum(30.0 + i / 10 for i in range(60, 100)) / 40  # the run's window
     assert " ".join(lines[2].split()) == (
-        f"final training loss 39.90 (mean of the last 100 updates {mean_of_last:.2f}; "
-        "first update 400.00)"
+        f"final training loss 39.90 (mean of the last 40 updates {mean_of_last:.2f}; "
+        "first update 410.52)"
     )
     assert "test loss             29.04 over 20 test images (1.45 per image)" in text
     assert "training took 0.32 s, 1.6 ms an update" in text
     parts = "Layer_in timing 0.41 s, gradient check 0.11 s, training 0.32 s, figures 0.65 s"
-    assert parts in " ".join(text.split())
+    took = "the run took 2.37 s after Python loaded NumPy and Matplotlib"  # measured, not summed
+    assert f"{took}: {parts}" in " ".join(text.split())
     assert lines[-2:] == ["  wrote results/a.png", "  wrote results/b.json"]
 
 
@@ -144,8 +147,11 @@ VERDICTS = [  # test loss, PCA's, the verdicts against black, the mean image and
 def test_each_baseline_says_where_the_network_stands_against_it(test_loss, pca, verdicts):
     text = report.summary(summary_results(test_loss, pca), "results", ())
     lines = [line[4:] for line in text.splitlines() if line.startswith("    ")]
-    names = list(report.BASELINES.values())
-    assert [line.startswith(name) for line, name in zip(lines, names)] == [True] * 3
+    names = ["an all-black output", "the mean training image", "best linear code, width 75 (PCA)"]
+    losses = ["409.16", "158.26", f"{pca:.2f}"]  # each baseline's own loss beside its name
+    assert [
+        line.split(maxsplit=len(name.split()) + 1)[:-1] for line, name in zip(lines, names)
+    ] == [[*name.split(), loss] for name, loss in zip(names, losses)]
     cells = [line.split(maxsplit=len(name.split()) + 1)[-1] for line, name in zip(lines, names)]
     assert cells == verdicts
 
@@ -165,11 +171,14 @@ def test_quoted_values_and_shown_paths_cannot_act_on_a_terminal():
     assert report.shown("a\x1b[2J\n.pickle") == repr("a\x1b[2J\n.pickle")
 
 
-def test_a_path_inside_the_current_folder_is_shown_from_it(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path / ".")
-    inside, outside = tmp_path / "a" / "b.pickle", tmp_path.parent / "c.pickle"
-    assert report.shown(inside) == "a/b.pickle" and report.shown(str(outside)) == str(outside)
-    assert report.shown("a/../b.pickle") == "a/../b.pickle"  # a relative path: as given
+def test_a_path_is_shown_as_given_and_the_shipped_files_by_their_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    inside = tmp_path / "a" / "b.pickle"
+    assert report.shown(inside) == str(inside) and report.shown("a/../b.pickle") == "a/../b.pickle"
+    for name in ("images_train.pickle", "images_test.pickle"):  # wherever the project is
+        assert report.shown(os.path.join(report.PROJECT, name)) == name
+    assert report.shown("images_train.pickle") == "images_train.pickle"
+    assert report.shown(os.path.join(report.PROJECT, "utils.py")).endswith(os.sep + "utils.py")
 
 
 def test_a_long_path_is_shown_by_its_two_ends():

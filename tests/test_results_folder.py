@@ -194,3 +194,19 @@ def test_a_link_to_a_folder_stays_and_the_folder_it_names_is_replaced(tmp_path):
     (tmp_path / "results").symlink_to(tmp_path / "real")
     write(tmp_path / "results")
     assert (tmp_path / "results").is_symlink() and contents(tmp_path / "real") == NEW
+
+
+def test_the_fresh_folder_is_made_beside_out_whatever_tmpdir_names(tmp_path, monkeypatch):
+    """With TMPDIR on another file system the renames would fail: the set is made beside
+    --out, in the same folder, so that they are renames within one file system."""
+    elsewhere = tmp_path / "tmp"
+    elsewhere.mkdir()
+    monkeypatch.setenv("TMPDIR", str(elsewhere))
+    monkeypatch.setattr("tempfile.tempdir", str(elsewhere))
+    with results_folder(tmp_path / "deep" / "results", NAMES) as new:
+        beside = os.path.dirname(os.path.dirname(new))
+        assert os.path.samefile(beside, tmp_path / "deep") and os.listdir(elsewhere) == []
+        for name in NAMES:
+            with open(os.path.join(new, name), "wb") as f:
+                f.write(NEW[name])
+    assert contents(tmp_path / "deep" / "results") == NEW and os.listdir(elsewhere) == []

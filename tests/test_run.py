@@ -69,8 +69,8 @@ def test_the_run_prints_what_results_json_holds(default_run):
     progress (each row's loss and the mean of the window before it), the summary."""
     _, done, results = default_run
     out, timing = done.stdout, results["timing"]
-    first = f"AutoEncNetLite: 1,000 training images ({TRAIN_FILE}), 20 test images ({TEST_FILE})"
-    assert out.splitlines()[0] == first  # run from elsewhere: the shipped files' whole paths
+    first = "AutoEncNetLite: 1,000 training images (images_train.pickle), 20 test images "
+    assert out.splitlines()[0] == first + "(images_test.pickle)"  # wherever the project is
     assert report.timing(timing, "results/layer_in_timing.png") in out
     check = results["gradient_check"]
     assert report.gradient_check(check, None, results["seconds"]["gradient_check"]) in out
@@ -85,6 +85,18 @@ def test_the_run_prints_what_results_json_holds(default_run):
 
 
 # ------------------------------------------------------------- short runs, in process
+
+
+@pytest.mark.parametrize("steps, window", [(50, 5), (1999, 100), (300, 30)])
+def test_the_final_loss_mean_is_over_the_runs_own_window(steps, window, quick, tmp_path, capsys):
+    _, results = quick("--steps", steps, "--out", tmp_path / "r")
+    losses = np.array(results["losses"])
+    assert results["smoothing_window"] == window and len(losses) == steps
+    assert results["final_loss_mean"] == pytest.approx(losses[-window:].mean(), rel=1e-12)
+    assert (
+        f"(mean of the last {window} updates {losses[-window:].mean():.2f};"
+        in capsys.readouterr().out
+    )
 
 
 def test_the_same_seed_gives_the_same_numbers_bit_for_bit(quick, tmp_path):
@@ -178,7 +190,7 @@ def test_a_network_killed_by_a_large_lr_is_reported(quick, tmp_path, capsys):
 def test_all_black_images_train_without_a_warning(quick, tmp_path, capsys):
     import pickle
 
-    (tmp_path / "black.pickle").write_bytes(pickle.dumps(np.zeros((30, 15, 15))))
+    (tmp_path / "black.pickle").write_bytes(pickle.dumps(np.zeros((30, 15, 15)), protocol=5))
     black = tmp_path / "black.pickle"
     status, results = quick(
         "--train", black, "--test", black, "--steps", 20, "--out", tmp_path / "r"
