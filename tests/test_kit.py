@@ -2,6 +2,7 @@
 instructor runs it on a student's utils.py: it passes a correct one whatever its inner
 names, fails a wrong one, needs no Matplotlib, and a bad PATH is a one-line usage error."""
 
+import os
 import subprocess
 import sys
 import types
@@ -19,9 +20,16 @@ KIT = (
 
 
 def kit(*args, cwd):
+    """The kit in a fresh process, in plain text whatever colour the environment asks for."""
     code = KIT.format(math=str(ROOT / "tests" / "test_math.py"))
+    env = {k: v for k, v in os.environ.items() if k not in ("PY_COLORS", "FORCE_COLOR")}
     return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        env={**env, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
