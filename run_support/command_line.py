@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 
-from run_support.report import SHIPPED, quoted
+from run_support.report import SHIPPED, quoted, shown
 
 PROGRAM = "train_autoenc_lite.py"
 DEFAULTS = {"steps": 1000, "batch_size": 20, "lr": 0.001, "seed": 0, "out": "results"}
@@ -24,6 +24,8 @@ MAX_DIGITS = 20  # a whole number longer than this is out of every range, and ne
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 BLAS_THREADS = "OPENBLAS_NUM_THREADS MKL_NUM_THREADS VECLIB_MAXIMUM_THREADS OMP_NUM_THREADS".split()
 ON_STOP = []  # functions that undo what the run made so far; they must never raise
+WRITTEN = []  # the results folder, once the run has put its new set there
+_HOLD = {"on": False, "pending": None}  # a stop that comes while steps must not be cut
 
 
 class RunError(Exception):
@@ -119,15 +121,33 @@ def stdout_closed():
 
 
 def _stop(signum, frame):
-    """Ctrl-C or SIGTERM: undo, one line, exit. The signals that follow are ignored."""
+    """Ctrl-C or SIGTERM: undo, one line, exit; or, within stops_held, as it ends. The
+    signals that follow are ignored."""
+    if _HOLD["on"]:
+        _HOLD["pending"] = _HOLD["pending"] or signum
+        return
     for other in STOP_SIGNALS:
         signal.signal(other, signal.SIG_IGN)
     for undo in reversed(ON_STOP):
         undo()
     how = "interrupted" if signum == signal.SIGINT else "stopped by SIGTERM"
+    how += f"; the results were written to {shown(WRITTEN[0])}" if WRITTEN else ""
     with contextlib.suppress(OSError):  # os.write: Python's own stderr may be mid-write
         os.write(2, f"{PROGRAM}: {how}\n".encode())
     os._exit(128 + signum)
+
+
+@contextlib.contextmanager
+def stops_held():
+    """Steps that must not be cut in two (a folder made and its name kept; the results put in
+    place and that noted): a stop that comes within them takes effect as they end."""
+    _HOLD["on"] = True
+    try:
+        yield
+    finally:
+        _HOLD["on"], signum, _HOLD["pending"] = False, _HOLD["pending"], None
+        if signum:
+            _stop(signum, None)
 
 
 @contextlib.contextmanager

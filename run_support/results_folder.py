@@ -11,14 +11,18 @@ import os
 import shutil
 import tempfile
 
-from run_support.command_line import ON_STOP, InputError, RunError
+from run_support.command_line import ON_STOP, WRITTEN, InputError, RunError, stops_held
 from run_support.report import quoted, shown
 
 
 @contextlib.contextmanager
 def results_folder(out, names):
     """Yields a fresh folder for the outputs `names` and puts them in place at out when the
-    block ends; InputError, before the block, if out is a file, unwritable or holds others."""
+    block ends; InputError, before the block, if out is a file, a link to nothing, unwritable
+    or holds others; RunError, one line, if the outputs cannot be written or put in place."""
+    WRITTEN.clear()
+    if os.path.islink(out) and not os.path.exists(out):
+        raise InputError(f"--out {shown(out)}: is a link to nothing, or a loop of links")
     path = os.path.realpath(out)  # a link to a folder: that folder is replaced
     if os.path.exists(path) and not os.path.isdir(path):
         raise InputError(f"--out {shown(out)}: exists and is not a folder")
@@ -47,30 +51,50 @@ def results_folder(out, names):
 
     ON_STOP.append(undo)
     try:
+        for attempt in range(3):  # another run may remove a parent it made, just made sure of
+            try:
+                os.makedirs(parent, exist_ok=True)
+                with stops_held():  # made, and its name kept: a stop then finds it
+                    fresh = tempfile.mkdtemp(prefix=f".{os.path.basename(path)[:64]}-", dir=parent)
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        os.makedirs(os.path.join(fresh, "new", os.path.basename(path)))  # a name out can have
+    except OSError as e:
+        undo()
+        ON_STOP.remove(undo)
+        raise InputError(f"--out {shown(out)}: cannot write there ({e.strerror or e})") from None
+    try:
         try:
-            os.makedirs(parent, exist_ok=True)
-            fresh = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}-", dir=parent)
-        except OSError as e:
-            why = e.strerror or e
-            raise InputError(f"--out {shown(out)}: cannot write there ({why})") from None
-        os.mkdir(os.path.join(fresh, "new"))
-        yield os.path.join(fresh, "new")
-        _put_in_place(fresh, path, out)
-        placed = True  # from here on, --out is no longer this run's to put back
+            yield os.path.join(fresh, "new", os.path.basename(path))
+        except OSError as e:  # an output that cannot be written, as when another run took
+            if not os.fsdecode(e.filename or "").startswith(fresh):  # the folder away; else
+                raise  # not this module's (standard output closed or full)
+            why = f"cannot write the results there ({e.strerror or e}); it keeps the previous ones"
+            raise RunError(f"--out {shown(out)}: {why}") from None
+        with stops_held():  # once in place, --out is no longer this run's to put back
+            _put_in_place(fresh, path, out, names)
+            placed = True
+            WRITTEN.append(out)
     finally:
         undo()
         ON_STOP.remove(undo)
 
 
-def _put_in_place(fresh, path, out):
+def _put_in_place(fresh, path, out, names):
     """The new set from fresh/new to path, the previous one into fresh/old. Another run may
-    put its set in place between the two renames: that one goes aside too."""
-    old, new = os.path.join(fresh, "old"), os.path.join(fresh, "new")
+    put its set in place between the two renames: that one goes aside too. What went aside
+    must be a set of outputs, or it goes back: another run may be writing inside out."""
+    old, new = os.path.join(fresh, "old"), os.path.join(fresh, "new", os.path.basename(path))
     try:
         for _ in range(10):
             shutil.rmtree(old, ignore_errors=True)  # a set another run's has replaced
             with contextlib.suppress(FileNotFoundError):
                 os.rename(path, old)
+            if os.path.isdir(old) and not set(os.listdir(old)) <= set(names):
+                os.rename(old, path)
+                raise OSError("another run is writing inside it")
             try:
                 return os.rename(new, path)
             except OSError:

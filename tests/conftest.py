@@ -89,6 +89,7 @@ def stopping(monkeypatch):
         raise Exit(status)
 
     monkeypatch.setattr(os, "_exit", exit_raising)
+    command_line.WRITTEN.clear()  # no results put in place by an earlier test's run
     handlers = {s: signal.signal(s, command_line._stop) for s in command_line.STOP_SIGNALS}
     yield Exit
     for s, handler in handlers.items():

@@ -111,6 +111,7 @@ BAD_FILES = [  # the flags, and the error that follows "train_autoenc_lite.py: e
     (["--test", "hostile.pickle"], "--test hostile.pickle: uses UNICODE, which no pickled array"),
     (["--batch-size", "1001"], "--batch-size 1001: larger than the 1000 images in"),
     (["--out", "a_file"], "--out a_file: exists and is not a folder"),
+    (["--out", "loop"], "--out loop: is a link to nothing, or a loop of links"),
 ]
 
 
@@ -120,6 +121,7 @@ def test_a_bad_file_or_folder_is_one_line_and_status_2_before_any_work(
 ):
     (tmp_path / "hostile.pickle").write_bytes(b"\x80\x02cos\nsystem\n(Vtouch ran\ntR.")
     (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "loop").symlink_to("loop")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(program, "compare_layer_in", None)  # reaching any work is an error
     assert program.main(argv) == 2
@@ -127,7 +129,8 @@ def test_a_bad_file_or_folder_is_one_line_and_status_2_before_any_work(
     assert (out, err.count("\n")) == ("", 1) and err.startswith(
         f"train_autoenc_lite.py: error: {said}"
     )
-    assert sorted(os.listdir(tmp_path)) == ["a_file", "hostile.pickle"]  # nothing ran, nothing made
+    made = sorted(os.listdir(tmp_path))
+    assert made == ["a_file", "hostile.pickle", "loop"] and os.path.islink("loop")  # nothing ran
 
 
 # ------------------------------------------------------------- how a run ends

@@ -295,6 +295,11 @@ FILES = {  # name: (the file, what it says: "" if it loads, how many times its s
         3,
     ),
     "a shape of memo-shared tuples 26 deep": (frombuffer_of(shape=tree(26)), "a tuple among", 3),
+    "an order of 40 MB for _frombuffer": (
+        frombuffer_of(order=b"X" + struct.pack("<I", 40 * MB) + b"C" * 40 * MB),
+        "an order C, F, K or A",
+        8,
+    ),
     "9 bytes that take pickle 4 GB": (
         b"\x80\x04N" + pickle.LONG_BINPUT + struct.pack("<I", 2**28 - 1) + b".",
         "uses LONG_BINPUT",

@@ -2,6 +2,7 @@
 whole, whatever fails or stops, whenever; a run removes only what it made."""
 
 import os
+import pathlib
 import signal
 import threading
 
@@ -78,9 +79,11 @@ def test_a_rename_that_fails_leaves_the_previous_set(failing, tmp_path, monkeypa
 
 @pytest.mark.parametrize("renamed", [0, 1, 2])
 def test_a_stop_before_between_or_after_the_renames_leaves_one_whole_set(
-    renamed, tmp_path, monkeypatch, stopping
+    renamed, tmp_path, monkeypatch, stopping, capfd
 ):
-    """SIGTERM once `renamed` of the two renames are done: the stop handler undoes, exits."""
+    """SIGTERM once `renamed` of the two renames are done: the stop handler undoes, exits.
+    While the outputs are written, the previous set stays; once they are being put in place,
+    the stop waits until they are, and says so."""
     folder, real, calls = previous(tmp_path / "results"), os.rename, []
 
     def rename(src, dst):
@@ -98,7 +101,9 @@ def test_a_stop_before_between_or_after_the_renames_leaves_one_whole_set(
             if renamed == 0:  # while the run writes its outputs
                 os.kill(os.getpid(), signal.SIGTERM)
     assert exit.value.args == (143,) and command_line.ON_STOP == []
-    assert contents(folder) == (PREVIOUS if renamed < 2 else NEW) and left(tmp_path) == ONE_SET
+    assert contents(folder) == (PREVIOUS if renamed == 0 else NEW) and left(tmp_path) == ONE_SET
+    written = f"; the results were written to {folder}" if renamed else ""
+    assert capfd.readouterr().err == f"train_autoenc_lite.py: stopped by SIGTERM{written}\n"
 
 
 def test_of_two_runs_into_one_folder_at_once_the_last_leaves_its_whole_set(tmp_path, monkeypatch):
@@ -131,8 +136,8 @@ def test_a_finished_run_leaves_the_folder_to_a_run_between_its_renames(tmp_path,
     puts no previous set back in the other's way."""
     real = folders._put_in_place
 
-    def then_another(fresh, path, out):
-        real(fresh, path, out)
+    def then_another(fresh, path, out, names):
+        real(fresh, path, out, names)
         os.rename(path, tmp_path / "theirs")  # the other run's first rename
 
     monkeypatch.setattr(folders, "_put_in_place", then_another)
@@ -162,11 +167,17 @@ def test_a_run_never_touches_another_runs_fresh_folder(tmp_path):
         ("a file", "f/r", "--out {out}: cannot write there (File exists)"),
         ("others", "mine", "--out {out}: holds 'notes.txt', not an output; name a new folder"),
         ("a folder in the way", "mine", "holds 'b.json', not an output"),
-        (None, "x" * 300, "cannot write there (File name too long)"),
+        (None, "x" * 256, "cannot write there (File name too long)"),
+        ("a loop", "loop", "--out {out}: is a link to nothing, or a loop of links"),
+        ("a link to nothing", "dangling", "--out {out}: is a link to nothing, or a loop"),
     ],
 )
 def test_an_out_that_cannot_be_used_is_refused_before_any_work(make, out, said, tmp_path):
-    if make == "a file":
+    if make == "a loop":
+        (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    elif make == "a link to nothing":
+        (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    elif make == "a file":
         (tmp_path / "f").write_text("a file")
     elif make == "others":
         previous(tmp_path / "mine")
@@ -204,9 +215,77 @@ def test_the_fresh_folder_is_made_beside_out_whatever_tmpdir_names(tmp_path, mon
     monkeypatch.setenv("TMPDIR", str(elsewhere))
     monkeypatch.setattr("tempfile.tempdir", str(elsewhere))
     with results_folder(tmp_path / "deep" / "results", NAMES) as new:
-        beside = os.path.dirname(os.path.dirname(new))
-        assert os.path.samefile(beside, tmp_path / "deep") and os.listdir(elsewhere) == []
+        fresh = pathlib.Path(new).relative_to(tmp_path / "deep").parts[0]
+        assert fresh.startswith(".results-") and os.listdir(elsewhere) == []
         for name in NAMES:
             with open(os.path.join(new, name), "wb") as f:
                 f.write(NEW[name])
     assert contents(tmp_path / "deep" / "results") == NEW and os.listdir(elsewhere) == []
+
+
+def test_any_name_the_file_system_takes_is_an_out(tmp_path):
+    longest = tmp_path / ("x" * 255)  # the longest name most file systems take; 256: refused
+    write(longest)
+    assert contents(longest) == NEW and left(tmp_path) == [
+        longest.name,
+        *(f"{longest.name}/{name}" for name in NAMES),
+    ]
+
+
+def test_a_stop_just_after_the_fresh_folder_is_made_leaves_nothing_of_the_run(
+    tmp_path, monkeypatch, stopping
+):
+    folder, real = previous(tmp_path / "results"), folders.tempfile.mkdtemp
+
+    def made_then_stopped(**kwargs):
+        fresh = real(**kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # handled at the next bytecode, before the return
+        return fresh
+
+    monkeypatch.setattr(folders.tempfile, "mkdtemp", made_then_stopped)
+    with pytest.raises(stopping) as exit:
+        write(folder)
+    assert exit.value.args == (143,) and contents(folder) == PREVIOUS and left(tmp_path) == ONE_SET
+
+
+def test_a_parent_another_run_removes_just_after_this_one_made_sure_of_it_is_made_again(
+    tmp_path, monkeypatch
+):
+    real, tries = folders.tempfile.mkdtemp, []
+
+    def removed_first(**kwargs):
+        tries.append(1)
+        if len(tries) == 1:
+            os.rmdir(kwargs["dir"])  # the other run, stopped, removes the parent it made
+        return real(**kwargs)
+
+    monkeypatch.setattr(folders.tempfile, "mkdtemp", removed_first)
+    write(tmp_path / "parent" / "results")
+    assert contents(tmp_path / "parent" / "results") == NEW and len(tries) == 2
+
+
+def test_a_run_into_a_folder_another_run_writes_inside_keeps_out_of_its_way(tmp_path):
+    """One run writes R, another R/sub: the first would carry the second's fresh folder away
+    with the previous set; it puts that back and ends in one line, and the second finishes."""
+    folder = previous(tmp_path / "R")
+    inner = results_folder(folder / "sub", NAMES)
+    with pytest.raises(RunError, match="R: cannot put the results in place .another run is"):
+        with results_folder(folder, NAMES) as new:
+            inner_new = inner.__enter__()  # the second run starts, inside R
+            for name in NAMES:
+                (pathlib.Path(new) / name).write_bytes(b"first")
+    for name in NAMES:
+        (pathlib.Path(inner_new) / name).write_bytes(NEW[name])
+    inner.__exit__(None, None, None)
+    assert {name: (folder / name).read_bytes() for name in NAMES} == PREVIOUS
+    assert contents(folder / "sub") == NEW and sorted(os.listdir(folder)) == [*NAMES, "sub"]
+
+
+def test_outputs_that_cannot_be_written_end_the_run_in_one_line(tmp_path):
+    folder = previous(tmp_path / "results")
+    with pytest.raises(RunError) as caught:
+        with results_folder(folder, NAMES) as new:
+            os.rmdir(new)  # as when another run carried the folder away
+            (pathlib.Path(new) / "a.png").write_bytes(b"new")
+    said = "cannot write the results there (No such file or directory); it keeps the previous"
+    assert said in str(caught.value) and contents(folder) == PREVIOUS and left(tmp_path) == ONE_SET
