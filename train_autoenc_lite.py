@@ -168,6 +168,10 @@ def main(argv=None):
         run(args)
     except RunError as e:
         return command_line.error(f"error: {e}", e.status)
+    except NotImplementedError as e:  # a slot of the homework's gift pack, still empty
+        if not str(e).endswith("is still to be written"):
+            raise
+        return command_line.error(f"error: {e}", 1)
     except BrokenPipeError:  # standard output was closed (`| head`)
         return command_line.stdout_closed()
     return 0

@@ -95,7 +95,7 @@ def test_a_path_that_cannot_be_checked_is_a_usage_error(make, said, tmp_path):
     path = tmp_path / "utils.py"
     if make:
         path.write_text(make)
-    config = types.SimpleNamespace(getoption=lambda name: str(path))
+    config = types.SimpleNamespace(getoption=lambda name: str(path), addinivalue_line=print)
     with pytest.raises(pytest.UsageError) as caught:
         conftest.pytest_configure(config)
     assert str(caught.value).startswith(said.format(path=path)) and "\n" not in str(caught.value)
