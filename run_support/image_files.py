@@ -186,7 +186,7 @@ def _frombuffer(seen, real, data=None, dtype=None, shape=None, order=None, *axis
 
 def _numpy_dtype(seen, real, code=None, align=False, copy=False, *rest):  # NumPy's defaults
     if type(code) is not str or code not in NUMBER_TYPES:
-        what = quoted(code) if type(code) is str else f"a {type(code).__name__} for a type"
+        what = quoted(code) if type(code) is str else f"a {_kind(code)} for a type"
         raise ImageFileError(f"holds an array of {what}, not of numbers")
     if rest or align is not False or copy is not True:  # copy off: NumPy's own, shared dtype
         raise ImageFileError(f"calls numpy.dtype({code!r}) with other than align off, copy on")
@@ -214,6 +214,11 @@ def _is(value, *choices):
     return any(type(value) is type(c) and value == c for c in choices)
 
 
+def _kind(value):
+    """What a value is, for a message: a stand-in by what it stands for."""
+    return value.what if type(value) is _StandIn else type(value).__name__
+
+
 def _dtype(value):
     if type(value) is not _StandIn or not isinstance(value.real, np.dtype):
         raise ImageFileError("gives NumPy no dtype where it wants one")
@@ -225,12 +230,12 @@ def _sizes(shape, strict=True):
     The refusal quotes no part of it: a tuple of tuples shared through the memo doubles its
     text at each level."""
     if type(shape) is not tuple:
-        what = f"a {type(shape).__name__}"
+        what = f"a {_kind(shape)}"
     else:
         bad = [n for n in shape if type(n) is not int or n < 0][:1]
         if not bad:
             return shape
-        what = f"{bad[0]:,}" if type(bad[0]) is int else f"a {type(bad[0]).__name__}"
+        what = f"{bad[0]:,}" if type(bad[0]) is int else f"a {_kind(bad[0])}"
         what += " among its sizes"
     if strict:
         raise ImageFileError(f"gives a shape that is not a tuple of sizes: {what}")

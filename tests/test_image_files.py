@@ -267,6 +267,9 @@ def frombuffer_of(data=b"C\x00", dtype=b"N", shape=b"K\x00\x85", order=b"X\x01\x
     return head + data + dtype + shape + order + b"tR."
 
 
+DTYPE = b"cnumpy\ndtype\nX\x02\x00\x00\x00f8\x89\x88\x87R"  # numpy.dtype("f8", False, True)
+
+
 def tree(depth):
     """A shape ((1,), (1,)), ...) `depth` levels deep in a few bytes: each level stored once in
     the memo and fetched twice, so that its text doubles with each level."""
@@ -625,6 +628,8 @@ def test_a_shape_is_a_tuple_of_plain_sizes_in_every_place_a_file_gives_one(tmp_p
         (b"K\x01", "not a tuple of sizes: a int"),
         (tree(3), "a tuple among its sizes"),
         (b"C\x01b\x85", "a bytes among its sizes"),
+        (DTYPE, "not a tuple of sizes: a numpy.dtype"),  # a stand-in by what it stands for
+        (DTYPE + b"\x85", "a numpy.dtype among its sizes"),
     ]:
         assert said in refusal(frombuffer_of(shape=shape), tmp_path), shape
 
