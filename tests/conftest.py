@@ -113,7 +113,7 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_runtest_logreport(report):
     graded = GRADED.get(report.nodeid)
-    if graded and graded["passed"] is not False and (report.when == "call" or report.failed):
+    if graded and (report.when == "call" or report.failed):  # its setup, call or teardown
         graded["passed"] = report.passed
 
 
@@ -128,10 +128,9 @@ def score(utils_path):
         row |= {"earned": points * passed // max(len(mine), 1), "passed": passed}
         items.append({**row, "tests": len(mine), "needs": {n for g in mine for n in g["needs"]}})
     done = {i["function"] for i in items if i["passed"] == i["tests"]}
-    for i in items:  # a function it needs whose own item is not whole, if it lost points
-        needs, i["waits_for"] = i.pop("needs"), []
-        if i["passed"] < i["tests"]:
-            i["waits_for"] = [j["function"] for j in items if j["function"] in needs - done]
+    for i in items:  # the functions it needs whose own items are not whole
+        needs = i.pop("needs") - done
+        i["waits_for"] = [j["function"] for j in items if j["function"] in needs]
     of = sum(points for _, points, _ in RUBRIC.values())
     return {
         "items": items,
