@@ -67,7 +67,8 @@ def test_the_pack_holds_the_run_the_kit_the_images_and_a_slotted_utils(pack, tmp
 def test_the_students_readme_gives_each_item_its_points_function_and_commands(pack):
     text = (pack / "README.md").read_text()
     for item, (name, points, function) in RUBRIC.items():
-        assert f"| {item} | {points} | {name} | `{function}` |" in text
+        also = ", `xavier_uniform`" if function == "init" else ""  # init's Xavier draw
+        assert f"| {item} | {points} | {name} | `{function}`{also} |" in text
     assert "| 2.3.4 | 5 | the learning curve and the test pairs |" in text
     for command in ("-m pytest tests/test_math.py", "python train_autoenc_lite.py"):
         assert command in text

@@ -45,7 +45,7 @@ def rubric():
 def slots():
     """{function: (item, name)}: each function to write, and the item it answers."""
     found = {function: (item, name) for item, (name, _, function) in rubric().items()}
-    return {"xavier_uniform": found["init"], **found}  # init's Xavier draw: 2.1 too
+    return {**found, "xavier_uniform": found["init"]}  # init's Xavier draw: 2.1 too
 
 
 def slotted(source, to_write):
@@ -130,9 +130,12 @@ def make(out):
         shutil.copyfile(ROOT / name, out / name)
     source = (ROOT / "utils.py").read_text(encoding="utf-8")
     (out / "utils.py").write_text(slotted(source, slots()), encoding="utf-8")
+    to_write = {}  # item: its slots, the rubric's function first
+    for function, (item, _) in slots().items():
+        to_write.setdefault(item, []).append(f"`{function}`")
     rows = [
-        f"| {item} | {points} | {name} | `{function}` |"
-        for item, (name, points, function) in rubric().items()
+        f"| {item} | {points} | {name} | {', '.join(to_write[item])} |"
+        for item, (name, points, _) in rubric().items()
     ]
     (out / "README.md").write_text(README.format(rows="\n".join(rows)), encoding="utf-8")
 
