@@ -94,6 +94,17 @@ def test_a_folder_that_is_not_new_or_empty_is_refused_in_one_line_and_left_alone
     assert tree(tmp_path) == before and not (tmp_path / "nowhere").exists()
 
 
+def test_a_folder_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "a_file").write_text("mine")
+    done = subprocess.run(
+        [sys.executable, ROOT / "tools/make_gift_pack.py", tmp_path / "a_file" / "pack"],
+        capture_output=True,
+        text=True,
+    )
+    said = f"make_gift_pack.py: error: {str(tmp_path / 'a_file' / 'pack')!r}: cannot write there"
+    assert done.returncode == 2 and done.stderr == f"{said} (Not a directory)\n"
+
+
 def test_an_empty_folder_is_filled(tmp_path):
     tool.main([str(tmp_path)])
     assert tree(tmp_path) == TREE

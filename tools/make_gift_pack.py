@@ -143,7 +143,13 @@ def make(out):
 def main(argv=None):
     parser = OneLineParser(prog="make_gift_pack.py", description=__doc__.split("\n")[0])
     parser.add_argument("folder", type=folder, metavar="FOLDER", help="a new or empty folder")
-    make(parser.parse_args(argv).folder)
+    out = parser.parse_args(argv).folder
+    try:
+        make(out)
+    except OSError as e:  # a parent that is a file, no permission, no room
+        parser.exit(
+            2, f"{parser.prog}: error: {quoted(str(out))}: cannot write there ({e.strerror})\n"
+        )
 
 
 if __name__ == "__main__":
