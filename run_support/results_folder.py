@@ -32,11 +32,7 @@ def results_folder(out, names):
         if others or not os.access(path, os.W_OK):
             what = f"holds {quoted(others[0])}, not an output" if others else "is not writable"
             raise InputError(f"--out {shown(out)}: {what}; name a new folder (it is replaced)")
-    parent, fresh, placed = os.path.dirname(path), None, False
-    missing, above = [], parent  # the parents of out the run makes
-    while not os.path.exists(above):
-        missing.append(above)
-        above = os.path.dirname(above)
+    parent, fresh, placed, made = os.path.dirname(path), None, False, []  # made: its parents
 
     def undo():  # from any point of the run: reads fresh and placed as they are when called
         old = os.path.join(fresh or "", "old")
@@ -45,7 +41,7 @@ def results_folder(out, names):
                 os.rename(old, path)  # stopped between the renames: the previous set back
         if fresh:
             shutil.rmtree(fresh, ignore_errors=True)
-        for folder in missing:
+        for folder in reversed(made):
             with contextlib.suppress(OSError):
                 os.rmdir(folder)  # only if empty
 
@@ -53,8 +49,11 @@ def results_folder(out, names):
     try:
         for attempt in range(3):  # another run may remove a parent it made, just made sure of
             try:
-                os.makedirs(parent, exist_ok=True)
-                with stops_held():  # made, and its name kept: a stop then finds it
+                with stops_held():  # each made, and its name kept: a stop then finds it
+                    for folder in _missing(parent):  # only the parents it makes are its own
+                        with contextlib.suppress(FileExistsError):
+                            os.mkdir(folder)
+                            made.append(folder)
                     fresh = tempfile.mkdtemp(prefix=f".{os.path.basename(path)[:64]}-", dir=parent)
                 break
             except FileNotFoundError:
@@ -80,6 +79,15 @@ def results_folder(out, names):
     finally:
         undo()
         ON_STOP.remove(undo)
+
+
+def _missing(folder):
+    """folder and the folders above it that do not exist, the outermost first."""
+    missing = []
+    while not os.path.exists(folder):
+        missing.insert(0, folder)
+        folder = os.path.dirname(folder)
+    return missing
 
 
 def _put_in_place(fresh, path, out, names):

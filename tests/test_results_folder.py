@@ -164,7 +164,7 @@ def test_a_run_never_touches_another_runs_fresh_folder(tmp_path):
     "make, out, said",
     [
         ("a file", "f", "--out {out}: exists and is not a folder"),
-        ("a file", "f/r", "--out {out}: cannot write there (File exists)"),
+        ("a file", "f/r", "--out {out}: cannot write there (Not a directory)"),
         ("others", "mine", "--out {out}: holds 'notes.txt', not an output; name a new folder"),
         ("a folder in the way", "mine", "holds 'b.json', not an output"),
         (None, "x" * 256, "cannot write there (File name too long)"),
@@ -289,3 +289,20 @@ def test_outputs_that_cannot_be_written_end_the_run_in_one_line(tmp_path):
             (pathlib.Path(new) / "a.png").write_bytes(b"new")
     said = "cannot write the results there (No such file or directory); it keeps the previous"
     assert said in str(caught.value) and contents(folder) == PREVIOUS and left(tmp_path) == ONE_SET
+
+
+def test_a_run_removes_only_the_parents_it_made_itself(tmp_path, monkeypatch):
+    """Another run makes the parent just before this one would: this one, failing, leaves it."""
+    real = os.mkdir
+
+    def made_by_another_first(folder, *args):
+        if folder == str(tmp_path / "theirs"):
+            real(folder, *args)  # the other run's
+            raise FileExistsError(17, "File exists")
+        return real(folder, *args)
+
+    monkeypatch.setattr(os, "mkdir", made_by_another_first)
+    with pytest.raises(RuntimeError):
+        with results_folder(tmp_path / "theirs" / "mine" / "results", NAMES):
+            raise RuntimeError("failed")
+    assert left(tmp_path) == ["theirs"]  # its own parent, mine, is gone; theirs stays
