@@ -55,8 +55,13 @@ def seconds(text):
 
 
 def pytest_configure(config):
-    """Loads the utils.py under test; a missing or broken PATH is a one-line usage error."""
+    """Loads the utils.py under test; a missing or broken PATH, or a --score-json that cannot
+    be written, is a one-line usage error before any test runs."""
     config.addinivalue_line("markers", "item(number, needs=()): the homework item a test grades")
+    score_json = config.getoption("score_json")
+    folder = os.path.dirname(os.path.abspath(score_json or "."))
+    if score_json and (os.path.isdir(score_json) or not os.access(folder, os.W_OK)):
+        raise pytest.UsageError(f"--score-json {score_json}: cannot be written there")
     path = config.getoption("utils") or str(ROOT / "utils.py")
     if not os.path.isfile(path):
         raise pytest.UsageError(f"--utils {path}: no such file")

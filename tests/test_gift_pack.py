@@ -157,6 +157,19 @@ def test_the_score_climbs_by_each_items_points_as_the_slots_are_filled_in_order(
     results = kits(pack, paths)
     totals = [result["earned"] for result, _ in results]
     assert totals == [0, 5, 10, 15, 20, 30, 35]
+    waits = {i["function"]: i["waits_for"] for i in results[3][0]["items"]}  # 2.1 to 2.2.2 done
+    assert waits["backprop"] == [] and waits["apply_dw"] == ["get_loss", "backprop"]
+    table = [
+        line.split() for line in results[3][1].splitlines() if line.startswith(("  2.", "score"))
+    ]
+    rows = {cells[0]: cells for cells in table}
+    assert rows["2.3.2"] == ["2.3.2", "backprop", "10", "0", "of", "7", "0"]  # as a grader reads
+    assert rows["2.3.3"][1:] == ["apply_dw", "5", "0", "of", "2", "0", "waits", "for"] + [
+        "get_loss,",
+        "backprop",
+    ]
+    assert rows["2.2.1"] == ["2.2.1", "forward_in_scalar", "5", "5", "of", "5", "5"]
+    assert rows["score:"] == ["score:", "15", "of", "35"]
     reference, out = results[-1]
     assert reference["earned"] == 35 and reference["of"] == 35
     assert [i["item"] for i in reference["items"]] == list(RUBRIC)
@@ -173,23 +186,17 @@ ALONE = ("2.2.2", "2.3.2", "2.3.3")  # each filled alone; the others alone: as i
 
 
 def test_each_item_is_graded_on_its_own_and_says_what_it_waits_for(pack, tmp_path):
-    alone = {f: student(tmp_path, [i]) for i, f in zip(ITEMS, FUNCTIONS) if i in ALONE}
-    results = dict(zip(alone, kits(pack, list(alone.values()))))
-    for function, (result, _) in results.items():
-        scores = earned(result)
-        points = {f: RUBRIC[i][1] for i, f in ((i, RUBRIC[i][2]) for i in RUBRIC)}[function]
-        if function == "backprop":  # its tests pass forward's cache on
-            assert scores[function] == 0
-            assert next(i for i in result["items"] if i["function"] == function)["waits_for"] == [
-                "forward"
-            ]
-        elif function == "apply_dw":  # SGD lowering the loss needs every function
-            row = next(i for i in result["items"] if i["function"] == function)
+    paths = [student(tmp_path, [item]) for item in ALONE]
+    for item, (result, _) in zip(ALONE, kits(pack, paths)):
+        row = next(i for i in result["items"] if i["item"] == item)
+        assert sum(earned(result).values()) == row["earned"] == result["earned"]  # it alone
+        if item == "2.3.2":  # backprop's tests pass forward's cache on
+            assert (row["earned"], row["waits_for"]) == (0, ["forward"])
+        elif item == "2.3.3":  # SGD lowering the loss needs every function
             assert (row["passed"], row["tests"], row["earned"]) == (1, 2, 2)
             assert row["waits_for"] == ["init", "forward", "get_loss", "backprop"]
         else:
-            assert scores[function] == points, function
-        assert sum(scores.values()) == scores[function] == result["earned"]
+            assert (row["earned"], row["waits_for"]) == (RUBRIC[item][1], [])
 
 
 def test_a_students_mistake_fails_its_own_item_and_never_stops_the_grading(pack, tmp_path):

@@ -101,6 +101,13 @@ def test_a_path_that_cannot_be_checked_is_a_usage_error(make, said, tmp_path):
     assert str(caught.value).startswith(said.format(path=path)) and "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("where", ["nowhere/score.json", "."])
+def test_a_score_json_that_cannot_be_written_is_a_usage_error_before_any_test(where, tmp_path):
+    done = kit("--score-json", where, cwd=tmp_path)
+    said = f"ERROR: --score-json {where}: cannot be written there"
+    assert (done.returncode, done.stderr.strip()) == (4, said) and " passed" not in done.stdout
+
+
 def test_a_usage_error_is_one_line_and_status_4(tmp_path):
     done = kit("--utils", str(tmp_path / "nope.py"), cwd=tmp_path)
     assert (done.returncode, done.stderr.strip()) == (
